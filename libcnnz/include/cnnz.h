@@ -1,0 +1,375 @@
+/*
+ * cnnz.h - the public interface of libcnnz, the reference codec for the
+ * .cnnz compressed neural-network weight format (spec/cnnz-format.md).
+ *
+ * Conventions that hold for every function below:
+ *  - Functions that can fail return an int: 0 (CNNZ_OK) on success or a
+ *    positive CNNZ_E_* value. Sizes and handles come back through out-parameters.
+ *    cnnz_strerror() gives a message, cnnz_error_token() the stable token
+ *    ("CNNZ_E_CHECKSUM") used by the spec and the conformance suite.
+ *  - Every count, length and offset read from a file is validated against the
+ *    bytes present, the format's limits and the caller's cnnz_limits before it
+ *    is used; hostile input yields an error, never out-of-bounds access or an
+ *    allocation larger than the limits allow.
+ *  - The library holds no global mutable state. All memory it allocates goes
+ *    through the caller's cnnz_allocator (or malloc/free when none is given).
+ *  - A cnnz_reader is immutable after cnnz_reader_open_*() returns: any number
+ *    of threads may call the const cnnz_reader functions on it concurrently.
+ *    A cnnz_writer is used by one thread at a time.
+ *  - All multi-byte values in files and in decoded tensors are little-endian;
+ *    decoded tensors are in C (row-major) order.
+ */
+#ifndef CNNZ_H
+#define CNNZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(CNNZ_STATIC_ONLY)
+#define CNNZ_API __attribute__((visibility("default")))
+#else
+#define CNNZ_API
+#endif
+
+/* Library version (not the format version). */
+#define CNNZ_LIB_VERSION_MAJOR 0
+#define CNNZ_LIB_VERSION_MINOR 1
+#define CNNZ_LIB_VERSION_PATCH 0
+#define CNNZ_LIB_VERSION_STRING "0.1.0"
+
+/* The newest format version this library reads and the one it writes
+ * (spec section 2: a newer minor is read, a newer major is rejected). */
+#define CNNZ_FORMAT_MAJOR 1
+#define CNNZ_FORMAT_MINOR 0
+
+/* ---------------------------------------------------------------- errors */
+
+/* X(name, value, message). Values are pinned once released: append only. */
+#define CNNZ_ERROR_LIST(X)                                                              \
+    X(OK, 0, "success")                                                                 \
+    X(ARG, 1, "invalid argument")                                                       \
+    X(NOMEM, 2, "out of memory")                                                        \
+    X(IO, 3, "input/output error")                                                      \
+    X(SIGNATURE, 4, "not a .cnnz file (bad signature)")                                 \
+    X(VERSION, 5, "unsupported format major version")                                   \
+    X(TRUNCATED, 6, "file is truncated")                                                \
+    X(CHECKSUM, 7, "checksum mismatch")                                                 \
+    X(RESERVED, 8, "reserved field, bit or padding is not zero")                        \
+    X(LAYOUT, 9, "sections or streams overlap, leave holes, or bytes trail the file")   \
+    X(SECTION, 10, "unknown critical section, or a section where it may not be")        \
+    X(DTYPE, 11, "unknown or invalid element type")                                     \
+    X(SHAPE, 12, "invalid rank or dimensions (element count overflows)")                \
+    X(NAME, 13, "invalid tensor name or metadata key (empty, not UTF-8, or has NUL)")   \
+    X(DUPLICATE, 14, "duplicate tensor name or metadata key")                           \
+    X(REPR, 15, "unknown representation or invalid representation parameters")         \
+    X(CODER, 16, "unknown coder, coder version, or invalid coder parameters")           \
+    X(STREAM, 17, "stream table does not match the representation")                     \
+    X(CORRUPT, 18, "coded stream is corrupt")                                           \
+    X(METADATA, 19, "invalid metadata entry")                                           \
+    X(LIMIT, 20, "exceeds a limit set by the caller")                                   \
+    X(FORMAT_LIMIT, 21, "exceeds a limit of the format")                                \
+    X(BUFFER, 22, "destination buffer too small")                                       \
+    X(NOTFOUND, 23, "no such tensor or metadata key")                                   \
+    X(STATE, 24, "call not valid in the object's current state")                        \
+    X(INPUT, 25, "invalid input data")
+
+enum cnnz_error {
+#define CNNZ_X_ENUM(name, value, msg) CNNZ_E_##name = value,
+    CNNZ_ERROR_LIST(CNNZ_X_ENUM)
+#undef CNNZ_X_ENUM
+    CNNZ_E__COUNT,
+    CNNZ_OK = CNNZ_E_OK
+};
+
+/* Human-readable message; never NULL (unknown values give a generic text). */
+CNNZ_API const char *cnnz_strerror(int err);
+/* Stable token such as "CNNZ_E_CHECKSUM"; "CNNZ_E_UNKNOWN" for unknown values. */
+CNNZ_API const char *cnnz_error_token(int err);
+
+/* Where a failure was found, filled by the functions that take one (may be
+ * NULL). tensor/stream are -1 when not applicable; offset is a byte offset in
+ * the file or -1. what names the structure ("header", "directory", "stream"). */
+struct cnnz_where {
+    int err;
+    int64_t tensor;
+    int32_t stream;
+    int64_t offset;
+    const char *what; /* static string, never NULL after a failure */
+};
+
+/* "tensor 3 ('conv1/w'), stream 0: checksum mismatch at offset 4096" style
+ * text into buf (always NUL-terminated when size > 0). reader may be NULL. */
+struct cnnz_reader;
+CNNZ_API void cnnz_where_format(const struct cnnz_reader *reader, const struct cnnz_where *where,
+                                char *buf, size_t size);
+
+/* ---------------------------------------------------- element types (spec 5.2) */
+
+enum cnnz_dtype {
+    CNNZ_DT_F32 = 1,
+    CNNZ_DT_F16 = 2,
+    CNNZ_DT_BF16 = 3,
+    CNNZ_DT_F64 = 4,
+    CNNZ_DT_I8 = 5,
+    CNNZ_DT_U8 = 6,
+    CNNZ_DT_I16 = 7,
+    CNNZ_DT_U16 = 8,
+    CNNZ_DT_I32 = 9,
+    CNNZ_DT_U32 = 10,
+    CNNZ_DT_I64 = 11,
+    CNNZ_DT_U64 = 12,
+    CNNZ_DT_BOOL = 13
+};
+/* Bytes per element (0 for an unknown dtype). */
+CNNZ_API size_t cnnz_dtype_size(int dtype);
+/* Short name ("f32", "bf16", "bool"); NULL for an unknown dtype. */
+CNNZ_API const char *cnnz_dtype_name(int dtype);
+/* dtype for a short name, or 0 when unknown. */
+CNNZ_API int cnnz_dtype_from_name(const char *name);
+
+/* ------------------------------------------- representations (spec 6) */
+
+enum cnnz_repr {
+    CNNZ_REPR_PLAIN = 0,  /* one stream of elements in the tensor's dtype */
+    CNNZ_REPR_AFFINE = 1, /* u8/u16 symbols q; f32 value = (f32)(q*scale + offset) */
+    CNNZ_REPR_WIDEN = 2   /* f16/bf16 values, widened exactly to the f32 tensor */
+};
+CNNZ_API const char *cnnz_repr_name(int repr); /* NULL when unknown */
+
+/* Stream roles (spec 6.1). */
+enum cnnz_role { CNNZ_ROLE_VALUES = 0, CNNZ_ROLE_SYMBOLS = 1 };
+CNNZ_API const char *cnnz_role_name(int role);
+
+/* ----------------------------------------------------- coders (spec 7) */
+
+enum cnnz_coder { CNNZ_CODER_RAW = 0 };
+CNNZ_API const char *cnnz_coder_name(int coder); /* NULL when unknown */
+/* coder id for a name, or -1 when unknown. */
+CNNZ_API int cnnz_coder_from_name(const char *name);
+
+/* --------------------------------------------------------------- limits */
+
+/* Format limits (spec 8). Files beyond them are invalid for every decoder. */
+#define CNNZ_MAX_NAME_BYTES 4096u
+#define CNNZ_MAX_RANK 32u
+#define CNNZ_MAX_TENSORS (1u << 24)
+#define CNNZ_MAX_META_ENTRIES 65535u
+#define CNNZ_MAX_TENSOR_BYTES (UINT64_C(1) << 56)
+
+/* Caller limits: start from cnnz_limits_default() (which equals the format
+ * limits and 1 GiB for the directory and metadata) and only tighten. A value
+ * larger than the default is treated as the default. Exceeding a caller limit
+ * gives CNNZ_E_LIMIT; exceeding a format limit gives CNNZ_E_FORMAT_LIMIT. */
+struct cnnz_limits {
+    uint32_t max_tensors;
+    uint32_t max_name_bytes;
+    uint32_t max_rank;
+    uint32_t max_meta_entries;
+    uint64_t max_directory_bytes; /* TDIR body */
+    uint64_t max_metadata_bytes;  /* META body */
+    uint64_t max_tensor_bytes;    /* decoded bytes of one tensor */
+    uint64_t max_stream_bytes;    /* decoded bytes of one stream */
+};
+CNNZ_API void cnnz_limits_default(struct cnnz_limits *limits);
+
+/* Allocation hooks. alloc returns NULL on failure; free accepts NULL. */
+struct cnnz_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+};
+
+/* --------------------------------------------------------------- reader */
+
+typedef struct cnnz_reader cnnz_reader;
+
+struct cnnz_open_options {
+    const struct cnnz_limits *limits;       /* NULL: defaults */
+    const struct cnnz_allocator *allocator; /* NULL: malloc/free */
+    struct cnnz_where *where;               /* NULL, or filled on failure */
+};
+
+/* Open a .cnnz image held in memory. The reader borrows data: it must stay
+ * valid and unchanged until cnnz_reader_close(). Reads and validates only the
+ * header, trailer, directory and metadata (spec 3 and 9): tensor payloads are
+ * not touched until decoded. opts may be NULL. */
+CNNZ_API int cnnz_reader_open_memory(cnnz_reader **out, const void *data, size_t size,
+                                     const struct cnnz_open_options *opts);
+/* Open a file by path, memory-mapping it read-only. */
+CNNZ_API int cnnz_reader_open_path(cnnz_reader **out, const char *path,
+                                   const struct cnnz_open_options *opts);
+/* Open from a seekable FILE* (read with pread on its descriptor, so concurrent
+ * decodes are safe). The FILE stays owned by the caller and must outlive the
+ * reader. Non-seekable streams are read into memory first. */
+CNNZ_API int cnnz_reader_open_file(cnnz_reader **out, FILE *f, const struct cnnz_open_options *opts);
+/* Free the reader (NULL is fine). */
+CNNZ_API void cnnz_reader_close(cnnz_reader *r);
+
+/* The file's format version. */
+CNNZ_API void cnnz_reader_version(const cnnz_reader *r, unsigned *major, unsigned *minor);
+/* Total file size in bytes. */
+CNNZ_API uint64_t cnnz_reader_file_size(const cnnz_reader *r);
+
+struct cnnz_stream_info {
+    int role;
+    int coder;
+    int coder_version;
+    uint64_t offset;         /* absolute file offset of the coded bytes */
+    uint64_t coded_bytes;
+    uint64_t decoded_bytes;
+    uint64_t coded_xxh64;
+};
+
+/* Pointers stay valid until the reader is closed. */
+struct cnnz_tensor_info {
+    const char *name; /* NUL-terminated UTF-8 (names never contain NUL) */
+    size_t name_len;
+    int dtype;
+    unsigned rank;
+    const uint64_t *dims; /* rank entries */
+    uint64_t elements;    /* product of dims (1 for rank 0) */
+    uint64_t decoded_bytes; /* elements * cnnz_dtype_size(dtype) */
+    uint64_t decoded_xxh64;
+    int repr;
+    /* Representation parameters, decoded (spec 6). */
+    int symbol_dtype;   /* AFFINE: dtype of the symbols; WIDEN: stored dtype; else 0 */
+    double scale;       /* AFFINE only */
+    double offset;      /* AFFINE only */
+    unsigned stream_count;
+    const struct cnnz_stream_info *streams;
+    uint64_t coded_bytes; /* sum of the streams' coded bytes */
+};
+
+CNNZ_API size_t cnnz_reader_tensor_count(const cnnz_reader *r);
+/* Fill info for tensor index (0-based, directory order). */
+CNNZ_API int cnnz_reader_tensor_info(const cnnz_reader *r, size_t index,
+                                     struct cnnz_tensor_info *info);
+/* Index of the tensor with this exact name (NUL-terminated); CNNZ_E_NOTFOUND. */
+CNNZ_API int cnnz_reader_find(const cnnz_reader *r, const char *name, size_t *index);
+
+/* Decode tensor index into dst (dst_size >= info.decoded_bytes, else
+ * CNNZ_E_BUFFER before anything is written). Verifies the section header,
+ * padding, every stream's coded checksum (before decoding) and the decoded
+ * checksum. Touches only the tensor's own bytes. Thread-safe. On failure dst
+ * content is unspecified. where may be NULL. */
+CNNZ_API int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
+                                struct cnnz_where *where);
+/* Decode one stream of a tensor (e.g. the stored tfjs symbols) into dst
+ * (dst_size >= decoded_bytes of that stream). Checks the coded checksum. */
+CNNZ_API int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned stream,
+                                       void *dst, size_t dst_size, struct cnnz_where *where);
+
+/* Full verification (spec 9.3): every section header, every padding byte,
+ * every checksum, every tensor decoded. Returns the first fault. */
+CNNZ_API int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *where);
+
+/* Sections, in file order (the directory section itself is not listed). */
+struct cnnz_section_info {
+    char tag[5]; /* 4 ASCII bytes + NUL */
+    int critical;
+    int known;
+    uint64_t offset; /* of the section header */
+    uint64_t body_bytes;
+};
+CNNZ_API size_t cnnz_reader_section_count(const cnnz_reader *r);
+CNNZ_API int cnnz_reader_section_info(const cnnz_reader *r, size_t index,
+                                      struct cnnz_section_info *info);
+
+/* ------------------------------------------------------------- metadata */
+
+enum cnnz_meta_type {
+    CNNZ_META_STRING = 1, /* UTF-8, no NUL */
+    CNNZ_META_INT = 2,    /* int64 */
+    CNNZ_META_FLOAT = 3,  /* binary64 */
+    CNNZ_META_BOOL = 4,
+    CNNZ_META_BYTES = 5
+};
+
+/* Well-known keys (spec 5.4). */
+#define CNNZ_META_MODEL_NAME "model.name"
+#define CNNZ_META_SOURCE_FORMAT "source.format"
+#define CNNZ_META_LICENSE "license"
+#define CNNZ_META_PRODUCER "producer"
+
+struct cnnz_meta {
+    const char *key; /* NUL-terminated */
+    int type;
+    const void *value; /* STRING: NUL-terminated text; BYTES: raw bytes */
+    size_t value_len;  /* bytes (without NUL) */
+    int64_t i;         /* INT; BOOL as 0/1 */
+    double f;          /* FLOAT */
+};
+CNNZ_API size_t cnnz_reader_meta_count(const cnnz_reader *r);
+CNNZ_API int cnnz_reader_meta_get(const cnnz_reader *r, size_t index, struct cnnz_meta *meta);
+CNNZ_API int cnnz_reader_meta_find(const cnnz_reader *r, const char *key, struct cnnz_meta *meta);
+
+/* --------------------------------------------------------------- writer */
+
+typedef struct cnnz_writer cnnz_writer;
+
+/* Output sink: write all n bytes or return non-zero. The writer writes
+ * strictly sequentially (a pipe is fine: spec 3 layout is single-pass). */
+struct cnnz_sink {
+    int (*write)(void *opaque, const void *buf, size_t n);
+    void *opaque;
+};
+
+struct cnnz_writer_options {
+    const struct cnnz_allocator *allocator; /* NULL: malloc/free */
+};
+
+CNNZ_API int cnnz_writer_open(cnnz_writer **out, const struct cnnz_sink *sink,
+                              const struct cnnz_writer_options *opts);
+/* Convenience sink over a FILE* (not closed by the writer). */
+CNNZ_API int cnnz_writer_open_file(cnnz_writer **out, FILE *f,
+                                   const struct cnnz_writer_options *opts);
+
+struct cnnz_tensor_desc {
+    const char *name; /* UTF-8, no NUL inside; name_len bytes */
+    size_t name_len;  /* 0: strlen(name) */
+    int dtype;        /* the tensor's (decoded) dtype */
+    unsigned rank;
+    const uint64_t *dims;
+    int repr;         /* CNNZ_REPR_* */
+    int symbol_dtype; /* AFFINE: CNNZ_DT_U8/U16; WIDEN: CNNZ_DT_F16/BF16 */
+    double scale;     /* AFFINE */
+    double offset;    /* AFFINE */
+    int coder;        /* CNNZ_CODER_* for every stream */
+};
+
+/* Encode and write one tensor. data holds the representation's input:
+ * PLAIN: elements in dtype; AFFINE: the symbols; WIDEN: the stored values;
+ * size must equal elements * size of that element type. The tensor goes out
+ * before this returns, so memory use is one tensor at a time. Names must be
+ * unique. */
+CNNZ_API int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *desc,
+                                    const void *data, size_t size);
+
+/* Metadata (written at finish). Keys are UTF-8, unique. */
+CNNZ_API int cnnz_writer_meta_string(cnnz_writer *w, const char *key, const char *value);
+CNNZ_API int cnnz_writer_meta_int(cnnz_writer *w, const char *key, int64_t value);
+CNNZ_API int cnnz_writer_meta_float(cnnz_writer *w, const char *key, double value);
+CNNZ_API int cnnz_writer_meta_bool(cnnz_writer *w, const char *key, int value);
+CNNZ_API int cnnz_writer_meta_bytes(cnnz_writer *w, const char *key, const void *value,
+                                    size_t len);
+
+/* Write metadata, directory and trailer. After this (success or not) only
+ * cnnz_writer_free() is valid. */
+CNNZ_API int cnnz_writer_finish(cnnz_writer *w);
+CNNZ_API void cnnz_writer_free(cnnz_writer *w);
+
+/* ------------------------------------------------------------ utilities */
+
+/* Exact conversions used by the WIDEN representation (spec 6.4). */
+CNNZ_API float cnnz_f16_to_f32(uint16_t h);
+CNNZ_API float cnnz_bf16_to_f32(uint16_t b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CNNZ_H */

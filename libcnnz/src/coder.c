@@ -1,0 +1,33 @@
+/* The coder registry table (spec 7). */
+#include <string.h>
+
+#include "coder.h"
+
+static const struct cnnz__coder *const coders[] = {
+    &cnnz__coder_raw, /* id 0 */
+};
+#define NCODERS (sizeof coders / sizeof coders[0])
+
+const struct cnnz__coder *cnnz__coder_get(unsigned id)
+{
+    for (size_t i = 0; i < NCODERS; i++)
+        if (coders[i]->id == id)
+            return coders[i];
+    return NULL;
+}
+
+const char *cnnz_coder_name(int coder)
+{
+    const struct cnnz__coder *c = coder < 0 ? NULL : cnnz__coder_get((unsigned)coder);
+    return c ? c->name : NULL;
+}
+
+int cnnz_coder_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < NCODERS; i++)
+        if (strcmp(coders[i]->name, name) == 0)
+            return coders[i]->id;
+    return -1;
+}

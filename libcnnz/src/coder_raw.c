@@ -1,0 +1,42 @@
+/* Coder `raw` (spec 7.1): coded bytes are the decoded bytes. */
+#include "coder.h"
+
+static int raw_check(unsigned version, const uint8_t *params, size_t params_len,
+                     uint64_t coded_len, uint64_t decoded_len)
+{
+    (void)params;
+    if (version != 0 || params_len != 0 || coded_len != decoded_len)
+        return CNNZ_E_CODER;
+    return CNNZ_OK;
+}
+
+static int raw_decode(unsigned version, const uint8_t *params, size_t params_len,
+                      const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
+{
+    (void)version, (void)params, (void)params_len;
+    if (src_len != dst_len)
+        return CNNZ_E_CORRUPT;
+    if (dst != src && dst_len)
+        memmove(dst, src, dst_len);
+    return CNNZ_OK;
+}
+
+static int raw_encode(const uint8_t *src, size_t src_len, struct cnnz__buf *out,
+                      const uint8_t **coded, size_t *coded_len, struct cnnz__buf *params_out)
+{
+    (void)out, (void)params_out;
+    *coded = src;
+    *coded_len = src_len;
+    return CNNZ_OK;
+}
+
+const struct cnnz__coder cnnz__coder_raw = {
+    .id = CNNZ_CODER_RAW,
+    .name = "raw",
+    .version = 0,
+    .align = 64,
+    .check = raw_check,
+    .decode = raw_decode,
+    .encode = raw_encode,
+    .identity = 1,
+};

@@ -1,0 +1,493 @@
+/* Writing .cnnz files in one sequential pass (spec 3): header first, each
+ * tensor's TDAT section as soon as it is added, then META, TDIR and trailer. */
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
+#include <xxhash.h>
+
+#include "coder.h"
+#include "format.h"
+#include "repr.h"
+
+/* A set of byte strings (tensor names, metadata keys) for duplicate checks. */
+struct nameset {
+    struct cnnz__buf blob; /* the strings, back to back */
+    struct slot {
+        uint64_t hash;
+        size_t off, len;
+        int used;
+    } *slots;
+    size_t cap, count;
+};
+
+struct cnnz_writer {
+    struct cnnz__alloc a;
+    struct cnnz_sink sink;
+    uint64_t pos;
+    int done;                 /* finished or failed: only free is valid */
+    struct cnnz__buf sections; /* section table entries (spec 5.1) */
+    uint32_t nsections;
+    struct cnnz__buf tensors;  /* tensor entries (spec 5.3) */
+    uint32_t ntensors;
+    struct cnnz__buf meta;     /* metadata entries (spec 5.4) */
+    uint32_t nmeta;
+    struct nameset names, keys;
+    struct cnnz__buf coded, cparams; /* scratch for one stream's coder output */
+};
+
+static const uint8_t zeros[64];
+
+static int ns_insert(const struct cnnz__alloc *a, struct nameset *s, const uint8_t *p, size_t n)
+{
+    if (s->count * 2 >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct slot *ns = cnnz__malloc_array(a, cap, sizeof *ns);
+        if (!ns)
+            return CNNZ_E_NOMEM;
+        memset(ns, 0, cap * sizeof *ns);
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->slots[i].used)
+                continue;
+            size_t j = (size_t)s->slots[i].hash & (cap - 1);
+            while (ns[j].used)
+                j = (j + 1) & (cap - 1);
+            ns[j] = s->slots[i];
+        }
+        cnnz__free(a, s->slots);
+        s->slots = ns;
+        s->cap = cap;
+    }
+    uint64_t h = XXH64(p, n, 0);
+    size_t j = (size_t)h & (s->cap - 1);
+    for (; s->slots[j].used; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j].hash == h && s->slots[j].len == n &&
+            memcmp(s->blob.data + s->slots[j].off, p, n) == 0)
+            return CNNZ_E_DUPLICATE;
+    size_t off = s->blob.len;
+    int err = cnnz__buf_append(&s->blob, p, n);
+    if (err)
+        return err;
+    s->slots[j] = (struct slot){h, off, n, 1};
+    s->count++;
+    return CNNZ_OK;
+}
+
+static void ns_free(const struct cnnz__alloc *a, struct nameset *s)
+{
+    cnnz__buf_free(&s->blob);
+    cnnz__free(a, s->slots);
+}
+
+static int sink_write(cnnz_writer *w, const void *p, size_t n)
+{
+    if (n == 0)
+        return CNNZ_OK;
+    if (w->sink.write(w->sink.opaque, p, n) != 0)
+        return CNNZ_E_IO;
+    w->pos += n;
+    return CNNZ_OK;
+}
+
+static int sink_zeros(cnnz_writer *w, uint64_t n)
+{
+    while (n) {
+        size_t k = n < sizeof zeros ? (size_t)n : sizeof zeros;
+        int err = sink_write(w, zeros, k);
+        if (err)
+            return err;
+        n -= k;
+    }
+    return CNNZ_OK;
+}
+
+static int pad_to(cnnz_writer *w, uint64_t align)
+{
+    uint64_t to;
+    if (cnnz__align64(w->pos, align, &to))
+        return CNNZ_E_FORMAT_LIMIT;
+    return sink_zeros(w, to - w->pos);
+}
+
+/* Once anything may have reached the sink, a failure ends the writer. */
+static int fatal(cnnz_writer *w, int err)
+{
+    if (err)
+        w->done = 1;
+    return err;
+}
+
+int cnnz_writer_open(cnnz_writer **out, const struct cnnz_sink *sink,
+                     const struct cnnz_writer_options *opts)
+{
+    if (!out || !sink || !sink->write)
+        return CNNZ_E_ARG;
+    *out = NULL;
+    struct cnnz__alloc a;
+    cnnz__alloc_init(&a, opts ? opts->allocator : NULL);
+    cnnz_writer *w = cnnz__malloc(&a, sizeof *w);
+    if (!w)
+        return CNNZ_E_NOMEM;
+    memset(w, 0, sizeof *w);
+    w->a = a;
+    w->sink = *sink;
+    w->sections.a = w->tensors.a = w->meta.a = w->coded.a = w->cparams.a = &w->a;
+    w->names.blob.a = w->keys.blob.a = &w->a;
+
+    uint8_t h[CNNZ__HEADER_SIZE] = {0};
+    memcpy(h, cnnz__signature, 8);
+    cnnz__put16(h + 8, CNNZ_FORMAT_MAJOR);
+    cnnz__put16(h + 10, CNNZ_FORMAT_MINOR);
+    cnnz__put64(h + 56, XXH64(h, 56, 0));
+    int err = sink_write(w, h, sizeof h);
+    if (err) {
+        cnnz_writer_free(w);
+        return err;
+    }
+    *out = w;
+    return CNNZ_OK;
+}
+
+static int file_write(void *opaque, const void *buf, size_t n)
+{
+    return fwrite(buf, 1, n, (FILE *)opaque) == n ? 0 : -1;
+}
+
+int cnnz_writer_open_file(cnnz_writer **out, FILE *f, const struct cnnz_writer_options *opts)
+{
+    if (!f)
+        return CNNZ_E_ARG;
+    struct cnnz_sink s = {file_write, f};
+    return cnnz_writer_open(out, &s, opts);
+}
+
+/* Check desc and fill ti as a reader would see it. */
+static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct cnnz_tensor_info *ti,
+                    const struct cnnz__repr **rep, const struct cnnz__coder **cd)
+{
+    if (!d->name || (d->rank && !d->dims))
+        return CNNZ_E_ARG;
+    size_t nl = d->name_len ? d->name_len : strlen(d->name);
+    if (nl == 0)
+        return CNNZ_E_NAME;
+    if (nl > CNNZ_MAX_NAME_BYTES)
+        return CNNZ_E_FORMAT_LIMIT;
+    if (!cnnz__utf8_valid((const uint8_t *)d->name, nl))
+        return CNNZ_E_NAME;
+    size_t es = cnnz_dtype_size(d->dtype);
+    if (!es)
+        return CNNZ_E_DTYPE;
+    if (d->rank > CNNZ_MAX_RANK)
+        return CNNZ_E_FORMAT_LIMIT;
+    uint64_t n = 1;
+    for (unsigned i = 0; i < d->rank; i++)
+        if (cnnz__mul64(n, d->dims[i], &n))
+            return CNNZ_E_SHAPE;
+    memset(ti, 0, sizeof *ti);
+    ti->name = d->name;
+    ti->name_len = nl;
+    ti->dtype = d->dtype;
+    ti->rank = d->rank;
+    ti->dims = d->dims;
+    ti->elements = n;
+    if (cnnz__mul64(n, es, &ti->decoded_bytes) || ti->decoded_bytes > CNNZ_MAX_TENSOR_BYTES)
+        return CNNZ_E_SHAPE;
+    *rep = d->repr < 0 ? NULL : cnnz__repr_get((unsigned)d->repr);
+    if (!*rep)
+        return CNNZ_E_REPR;
+    *cd = d->coder < 0 ? NULL : cnnz__coder_get((unsigned)d->coder);
+    if (!*cd)
+        return CNNZ_E_CODER;
+    ti->repr = d->repr;
+    ti->symbol_dtype = d->symbol_dtype;
+    ti->scale = d->scale;
+    ti->offset = d->offset;
+    ti->stream_count = (*rep)->stream_count;
+    int err = (*rep)->check(ti);
+    if (err)
+        return err;
+    *name_len = nl;
+    return CNNZ_OK;
+}
+
+/* XXH64 of the decoded tensor, rebuilt chunk by chunk from its one stream. */
+static uint64_t decoded_hash(const struct cnnz__repr *rep, const struct cnnz_tensor_info *ti,
+                             const uint8_t *stream, int *err)
+{
+    if (rep == &cnnz__repr_plain) /* the stream is the tensor */
+        return XXH64(stream, (size_t)ti->decoded_bytes, 0);
+    uint64_t chunk[4096];
+    size_t es = cnnz_dtype_size(ti->dtype), per = sizeof chunk / es;
+    const uint8_t *const streams[1] = {stream};
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    for (uint64_t first = 0; first < ti->elements; first += per) {
+        size_t n = ti->elements - first < per ? (size_t)(ti->elements - first) : per;
+        if ((*err = rep->rebuild(ti, streams, first, n, (uint8_t *)chunk)))
+            return 0;
+        XXH64_update(&st, chunk, n * es);
+    }
+    return XXH64_digest(&st);
+}
+
+int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, const void *data,
+                           size_t size)
+{
+    if (!w || !d || (!data && size))
+        return CNNZ_E_ARG;
+    if (w->done)
+        return CNNZ_E_STATE;
+    if (w->ntensors >= CNNZ_MAX_TENSORS)
+        return CNNZ_E_FORMAT_LIMIT;
+    struct cnnz_tensor_info ti;
+    const struct cnnz__repr *rep;
+    const struct cnnz__coder *cd;
+    size_t nl;
+    int err = describe(d, &nl, &ti, &rep, &cd);
+    if (err)
+        return err;
+    /* Every representation of this version has one stream, and its input is
+     * that stream's decoded bytes. */
+    uint8_t role;
+    uint64_t dlen;
+    if (rep->stream(&ti, 0, &role, &dlen) || dlen != size)
+        return CNNZ_E_ARG;
+    if (!data)
+        data = zeros; /* size is 0 */
+    if (ti.dtype == CNNZ_DT_BOOL && rep == &cnnz__repr_plain) {
+        const uint8_t *b = data;
+        for (size_t i = 0; i < size; i++)
+            if (b[i] > 1)
+                return CNNZ_E_INPUT;
+    }
+    uint64_t dhash = decoded_hash(rep, &ti, data, &err);
+    if (err)
+        return err;
+    w->coded.len = w->cparams.len = 0;
+    const uint8_t *coded;
+    size_t clen;
+    if ((err = cd->encode(data, size, &w->coded, &coded, &clen, &w->cparams)))
+        return err;
+    if (w->cparams.len > UINT16_MAX)
+        return CNNZ_E_CODER;
+    if ((err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl)))
+        return err;
+
+    /* Directory entry first (memory only), so a failure leaves the file untouched. */
+    uint64_t sec_off = w->pos, body = sec_off + CNNZ__SECTION_HEADER_SIZE, soff;
+    if (cnnz__align64(body, cd->align, &soff))
+        return CNNZ_E_FORMAT_LIMIT;
+    uint64_t body_len = soff - body + clen;
+    size_t mark_t = w->tensors.len, mark_s = w->sections.len;
+    uint8_t e[24], se[CNNZ__SECTION_ENTRY_SIZE];
+    cnnz__put16(e, (uint16_t)nl);
+    err = cnnz__buf_append(&w->tensors, e, 2);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, d->name, nl);
+    memset(e, 0, sizeof e);
+    e[0] = (uint8_t)ti.dtype;
+    e[1] = (uint8_t)ti.rank;
+    e[2] = rep->id;
+    e[3] = rep->stream_count;
+    cnnz__put32(e + 4, w->nsections);
+    cnnz__put64(e + 12, dhash);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, e, 20);
+    for (unsigned i = 0; i < ti.rank && !err; i++) {
+        cnnz__put64(e, d->dims[i]);
+        err = cnnz__buf_append(&w->tensors, e, 8);
+    }
+    uint8_t params[CNNZ__MAX_REPR_PARAMS + 2];
+    cnnz__put16(params, rep->params_len);
+    rep->write(&ti, params + 2);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, params, 2u + rep->params_len);
+    e[0] = role;
+    e[1] = cd->id;
+    e[2] = cd->version;
+    e[3] = 0;
+    cnnz__put16(e + 4, (uint16_t)w->cparams.len);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, e, 6);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, w->cparams.data, w->cparams.len);
+    cnnz__put64(e, soff);
+    cnnz__put64(e + 8, clen);
+    cnnz__put64(e + 16, dlen);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, e, 24);
+    cnnz__put64(e, XXH64(coded, clen, 0));
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, e, 8);
+    cnnz__put64(se, sec_off);
+    cnnz__put64(se + 8, body_len);
+    cnnz__put32(se + 16, CNNZ__TAG_TDAT);
+    cnnz__put32(se + 20, CNNZ__SECTION_FLAG_CRITICAL);
+    if (!err)
+        err = cnnz__buf_append(&w->sections, se, sizeof se);
+    if (err) {
+        w->tensors.len = mark_t;
+        w->sections.len = mark_s;
+        return err; /* the name stays taken; harmless, and the caller sees the error */
+    }
+    w->ntensors++;
+    w->nsections++;
+
+    /* The TDAT section (spec 4). */
+    uint8_t sh[CNNZ__SECTION_HEADER_SIZE];
+    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, body_len);
+    err = sink_write(w, sh, sizeof sh);
+    if (!err)
+        err = sink_zeros(w, soff - body);
+    if (!err)
+        err = sink_write(w, coded, clen);
+    if (!err)
+        err = pad_to(w, CNNZ__SECTION_ALIGN);
+    return fatal(w, err);
+}
+
+static int meta_add(cnnz_writer *w, const char *key, int type, const void *v, size_t n)
+{
+    if (!w || !key || (!v && n))
+        return CNNZ_E_ARG;
+    if (w->done)
+        return CNNZ_E_STATE;
+    size_t kl = strlen(key);
+    if (kl == 0 || !cnnz__utf8_valid((const uint8_t *)key, kl))
+        return CNNZ_E_NAME;
+    if (kl > CNNZ_MAX_NAME_BYTES || w->nmeta >= CNNZ_MAX_META_ENTRIES || n > UINT32_MAX)
+        return CNNZ_E_FORMAT_LIMIT;
+    if (type == CNNZ_META_STRING && !cnnz__utf8_valid(v, n))
+        return CNNZ_E_METADATA;
+    int err = ns_insert(&w->a, &w->keys, (const uint8_t *)key, kl);
+    if (err)
+        return err;
+    uint8_t h[6];
+    size_t mark = w->meta.len;
+    cnnz__put16(h, (uint16_t)kl);
+    err = cnnz__buf_append(&w->meta, h, 2);
+    if (!err)
+        err = cnnz__buf_append(&w->meta, key, kl);
+    h[0] = (uint8_t)type;
+    h[1] = 0;
+    cnnz__put32(h + 2, (uint32_t)n);
+    if (!err)
+        err = cnnz__buf_append(&w->meta, h, 6);
+    if (!err)
+        err = cnnz__buf_append(&w->meta, v, n);
+    if (err) {
+        w->meta.len = mark;
+        return err;
+    }
+    w->nmeta++;
+    return CNNZ_OK;
+}
+
+int cnnz_writer_meta_string(cnnz_writer *w, const char *key, const char *value)
+{
+    if (!value)
+        return CNNZ_E_ARG;
+    return meta_add(w, key, CNNZ_META_STRING, value, strlen(value));
+}
+
+int cnnz_writer_meta_int(cnnz_writer *w, const char *key, int64_t value)
+{
+    uint8_t b[8];
+    cnnz__put64(b, (uint64_t)value);
+    return meta_add(w, key, CNNZ_META_INT, b, 8);
+}
+
+int cnnz_writer_meta_float(cnnz_writer *w, const char *key, double value)
+{
+    uint8_t b[8];
+    cnnz__put64(b, cnnz__f64_bits(value));
+    return meta_add(w, key, CNNZ_META_FLOAT, b, 8);
+}
+
+int cnnz_writer_meta_bool(cnnz_writer *w, const char *key, int value)
+{
+    uint8_t b = value ? 1 : 0;
+    return meta_add(w, key, CNNZ_META_BOOL, &b, 1);
+}
+
+int cnnz_writer_meta_bytes(cnnz_writer *w, const char *key, const void *value, size_t len)
+{
+    return meta_add(w, key, CNNZ_META_BYTES, value, len);
+}
+
+/* Write one section whose body is head + a + b + XXH64(head + a + b). */
+static int write_section(cnnz_writer *w, uint32_t tag, uint32_t flags, const uint8_t *head,
+                         size_t hl, const struct cnnz__buf *a, const struct cnnz__buf *b)
+{
+    uint64_t len = hl + a->len + (b ? b->len : 0) + CNNZ__CHECKSUM_SIZE;
+    uint8_t sh[CNNZ__SECTION_HEADER_SIZE], sum[8];
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, head, hl);
+    XXH64_update(&st, a->data, a->len);
+    if (b)
+        XXH64_update(&st, b->data, b->len);
+    cnnz__put64(sum, XXH64_digest(&st));
+    cnnz__section_header_put(sh, tag, flags, len);
+    int err = sink_write(w, sh, sizeof sh);
+    if (!err)
+        err = sink_write(w, head, hl);
+    if (!err)
+        err = sink_write(w, a->data, a->len);
+    if (!err && b)
+        err = sink_write(w, b->data, b->len);
+    if (!err)
+        err = sink_write(w, sum, 8);
+    if (!err)
+        err = pad_to(w, CNNZ__SECTION_ALIGN);
+    return err;
+}
+
+int cnnz_writer_finish(cnnz_writer *w)
+{
+    if (!w)
+        return CNNZ_E_ARG;
+    if (w->done)
+        return CNNZ_E_STATE;
+    w->done = 1;
+    int err = CNNZ_OK;
+    uint8_t head[CNNZ__TDIR_FIXED] = {0};
+    if (w->nmeta) {
+        uint8_t se[CNNZ__SECTION_ENTRY_SIZE];
+        uint64_t len = 8 + w->meta.len + CNNZ__CHECKSUM_SIZE;
+        cnnz__put64(se, w->pos);
+        cnnz__put64(se + 8, len);
+        cnnz__put32(se + 16, CNNZ__TAG_META);
+        cnnz__put32(se + 20, 0);
+        if ((err = cnnz__buf_append(&w->sections, se, sizeof se)))
+            return err;
+        w->nsections++;
+        cnnz__put32(head, w->nmeta);
+        if ((err = write_section(w, CNNZ__TAG_META, 0, head, 8, &w->meta, NULL)))
+            return err;
+    }
+    uint64_t tdir = w->pos;
+    cnnz__put32(head, w->ntensors);
+    cnnz__put32(head + 4, w->nsections);
+    cnnz__put64(head + 8, 0);
+    if ((err = write_section(w, CNNZ__TAG_TDIR, CNNZ__SECTION_FLAG_CRITICAL, head, sizeof head,
+                             &w->sections, &w->tensors)))
+        return err;
+    uint8_t t[CNNZ__TRAILER_SIZE] = {0};
+    cnnz__put64(t, tdir);
+    cnnz__put64(t + 16, XXH64(t, 16, 0));
+    memcpy(t + 24, cnnz__end_signature, 8);
+    return sink_write(w, t, sizeof t);
+}
+
+void cnnz_writer_free(cnnz_writer *w)
+{
+    if (!w)
+        return;
+    struct cnnz__alloc a = w->a;
+    cnnz__buf_free(&w->sections);
+    cnnz__buf_free(&w->tensors);
+    cnnz__buf_free(&w->meta);
+    cnnz__buf_free(&w->coded);
+    cnnz__buf_free(&w->cparams);
+    ns_free(&a, &w->names);
+    ns_free(&a, &w->keys);
+    cnnz__free(&a, w);
+}
