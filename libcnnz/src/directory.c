@@ -234,7 +234,7 @@ int cnnz__directory_parse(cnnz_reader *r, struct cnnz_where *w)
     int64_t body = (int64_t)(r->tdir_offset + CNNZ__SECTION_HEADER_SIZE);
     if (len < CNNZ__TDIR_FIXED + CNNZ__CHECKSUM_SIZE)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", -1, -1, body);
-    if (XXH64(b, (size_t)len - 8, 0) != cnnz__le64(b + len - 8))
+    if (cnnz__sum_bad(XXH64(b, (size_t)len - 8, 0), cnnz__le64(b + len - 8)))
         return cnnz__fail(w, CNNZ_E_CHECKSUM, "directory", -1, -1, body + (int64_t)len - 8);
     uint32_t ntensors = cnnz__le32(b), nsections = cnnz__le32(b + 4);
     if (!r->reserved_ok && cnnz__le64(b + 8))

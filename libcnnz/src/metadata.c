@@ -17,7 +17,7 @@ static int parse_body(cnnz_reader *r, const uint8_t *b, uint64_t len, uint64_t b
 #define FAIL(e, off) cnnz__fail(w, (e), "metadata", -1, -1, (int64_t)(body_off + (off)))
     if (len < 16)
         return FAIL(CNNZ_E_LAYOUT, 0);
-    if (XXH64(b, (size_t)len - 8, 0) != cnnz__le64(b + len - 8))
+    if (cnnz__sum_bad(XXH64(b, (size_t)len - 8, 0), cnnz__le64(b + len - 8)))
         return FAIL(CNNZ_E_CHECKSUM, len - 8);
     uint32_t n = cnnz__le32(b);
     if (!r->reserved_ok && cnnz__le32(b + 4))

@@ -119,7 +119,7 @@ static int parse_frame(cnnz_reader *r, struct cnnz_where *w)
         return cnnz__fail(w, CNNZ_E_TRUNCATED, "file", -1, -1, (int64_t)size);
     if ((err = cnnz__source_read(&r->src, 0, h, sizeof h)))
         return cnnz__fail(w, err, "header", -1, -1, 0);
-    if (XXH64(h, 56, 0) != cnnz__le64(h + 56))
+    if (cnnz__sum_bad(XXH64(h, 56, 0), cnnz__le64(h + 56)))
         return cnnz__fail(w, CNNZ_E_CHECKSUM, "header", -1, -1, 56);
     r->major = cnnz__le16(h + 8);
     r->minor = cnnz__le16(h + 10);
@@ -135,7 +135,7 @@ static int parse_frame(cnnz_reader *r, struct cnnz_where *w)
         return cnnz__fail(w, err, "trailer", -1, -1, (int64_t)toff);
     if (memcmp(t + 24, cnnz__end_signature, 8) != 0)
         return cnnz__fail(w, CNNZ_E_TRUNCATED, "trailer", -1, -1, (int64_t)toff + 24);
-    if (XXH64(t, 16, 0) != cnnz__le64(t + 16))
+    if (cnnz__sum_bad(XXH64(t, 16, 0), cnnz__le64(t + 16)))
         return cnnz__fail(w, CNNZ_E_CHECKSUM, "trailer", -1, -1, (int64_t)toff + 16);
     if (!r->reserved_ok && cnnz__le64(t + 8))
         return cnnz__fail(w, CNNZ_E_RESERVED, "trailer", -1, -1, (int64_t)toff + 8);
@@ -477,7 +477,7 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
             }
             coded = coded_buf;
         }
-        if (XXH64(coded, (size_t)s->coded_bytes, 0) != s->coded_xxh64) {
+        if (cnnz__sum_bad(XXH64(coded, (size_t)s->coded_bytes, 0), s->coded_xxh64)) {
             cnnz__free(&r->a, coded_buf);
             return cnnz__fail(w, CNNZ_E_CHECKSUM, "stream", t, (int32_t)k, (int64_t)s->offset);
         }
@@ -521,7 +521,7 @@ int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst
             cnnz__fail(w, err, "tensor", (int64_t)index, -1, -1);
     }
     streams_release(r, &d, ti->stream_count);
-    if (!err && XXH64(dst, (size_t)ti->decoded_bytes, 0) != ti->decoded_xxh64)
+    if (!err && cnnz__sum_bad(XXH64(dst, (size_t)ti->decoded_bytes, 0), ti->decoded_xxh64))
         err = cnnz__fail(w, CNNZ_E_CHECKSUM, "tensor", (int64_t)index, -1, -1);
     return err;
 }
@@ -569,7 +569,7 @@ static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *
             XXH64_update(&st, chunk, n * es);
     }
     streams_release(r, &d, ti->stream_count);
-    if (!err && XXH64_digest(&st) != ti->decoded_xxh64)
+    if (!err && cnnz__sum_bad(XXH64_digest(&st), ti->decoded_xxh64))
         err = cnnz__fail(w, CNNZ_E_CHECKSUM, "tensor", (int64_t)index, -1, -1);
     return err;
 }
