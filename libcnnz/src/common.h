@@ -69,6 +69,22 @@ static inline int cnnz__mul64(uint64_t a, uint64_t b, uint64_t *r)
     *r = a * b;
     return 0;
 }
+/* Element count of a shape (spec 5.3): 0 when any dimension is 0, whatever
+ * the others; otherwise the product, which must not overflow. */
+static inline int cnnz__dims_product(const uint64_t *dims, unsigned rank, uint64_t *r)
+{
+    uint64_t n = 1;
+    for (unsigned i = 0; i < rank; i++)
+        if (dims[i] == 0) {
+            *r = 0;
+            return 0;
+        }
+    for (unsigned i = 0; i < rank; i++)
+        if (cnnz__mul64(n, dims[i], &n))
+            return 1;
+    *r = n;
+    return 0;
+}
 /* align(x, a) for a power of two a; non-zero on overflow. */
 static inline int cnnz__align64(uint64_t x, uint64_t a, uint64_t *r)
 {

@@ -192,12 +192,11 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_u
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
     uint64_t *dims = r->dims + *dim_used;
     *dim_used += ti->rank;
-    uint64_t n = 1;
-    for (unsigned i = 0; i < ti->rank; i++) {
+    uint64_t n;
+    for (unsigned i = 0; i < ti->rank; i++)
         dims[i] = cnnz__le64(d + 8 * i);
-        if (cnnz__mul64(n, dims[i], &n))
-            return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, -1, at + 8 * (int64_t)i);
-    }
+    if (cnnz__dims_product(dims, ti->rank, &n))
+        return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, -1, at);
     ti->dims = dims;
     ti->elements = n;
     if (cnnz__mul64(n, es, &ti->decoded_bytes) || ti->decoded_bytes > CNNZ_MAX_TENSOR_BYTES)

