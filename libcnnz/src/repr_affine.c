@@ -1,4 +1,5 @@
-/* Representation `affine` (spec 6.3): u8/u16 symbols q, f32 = to_f32(q*scale + offset).
+/* Representation `affine` (spec 6.3): u8/u16 symbols q, f32 = to_f32(q*scale + offset),
+ * or for an i32 tensor the value rounded half up (JavaScript's Math.round, as tfjs does).
  * The multiply and add are separate binary64 operations: the build uses
  * -ffp-contract=off so the compiler never fuses them (tfjs does not). */
 #include <math.h>
@@ -7,7 +8,7 @@
 
 static int affine_check(const struct cnnz_tensor_info *ti)
 {
-    if (ti->dtype != CNNZ_DT_F32)
+    if (ti->dtype != CNNZ_DT_F32 && ti->dtype != CNNZ_DT_I32)
         return CNNZ_E_REPR;
     if (ti->symbol_dtype != CNNZ_DT_U8 && ti->symbol_dtype != CNNZ_DT_U16)
         return CNNZ_E_REPR;
@@ -49,9 +50,33 @@ static void put_f32(uint8_t *p, float f)
     cnnz__put32(p, b);
 }
 
+static unsigned symbol(const struct cnnz_tensor_info *ti, const uint8_t *s, uint64_t i)
+{
+    return ti->symbol_dtype == CNNZ_DT_U8 ? s[i] : cnnz__le16(s + 2 * i);
+}
+
+/* i32 tensors: round half toward +infinity. x - floor(x) is exact in binary64,
+ * so this is Math.round even where x + 0.5 would round. */
+static int rebuild_i32(const struct cnnz_tensor_info *ti, const uint8_t *s, uint64_t first,
+                       size_t count, uint8_t *dst)
+{
+    for (size_t i = 0; i < count; i++) {
+        double x = (double)symbol(ti, s, first + i) * ti->scale + ti->offset;
+        double r = floor(x);
+        if (x - r >= 0.5)
+            r += 1;
+        if (!(r >= -2147483648.0 && r <= 2147483647.0))
+            return CNNZ_E_CORRUPT;
+        cnnz__put32(dst + 4 * i, (uint32_t)(int32_t)r);
+    }
+    return CNNZ_OK;
+}
+
 static int affine_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const *streams,
                           uint64_t first, size_t count, uint8_t *dst)
 {
+    if (ti->dtype == CNNZ_DT_I32)
+        return rebuild_i32(ti, streams[0], first, count, dst);
     const double scale = ti->scale, offset = ti->offset;
     if (ti->symbol_dtype == CNNZ_DT_U8) {
         /* 256 possible values: a table makes the loop a lookup. */

@@ -324,15 +324,15 @@ START_TEST(test_bad_types)
     }
     d.coder = CNNZ_CODER_RAW;
 
-    /* AFFINE: f32 tensor, u8/u16 symbols, finite scale and offset */
+    /* AFFINE: f32 or i32 tensor, u8/u16 symbols, finite scale and offset */
     d.repr = CNNZ_REPR_AFFINE;
     d.symbol_dtype = CNNZ_DT_U8;
     d.scale = 0.5;
     static const int not_f32[] = {CNNZ_DT_F16, CNNZ_DT_BF16, CNNZ_DT_F64, CNNZ_DT_U8,
-                                  CNNZ_DT_I32, CNNZ_DT_BOOL};
+                                  CNNZ_DT_I16, CNNZ_DT_BOOL};
     for (size_t i = 0; i < sizeof not_f32 / sizeof not_f32[0]; i++) {
         d.dtype = not_f32[i];
-        expect_add(&f, &d, data, 4, CNNZ_E_REPR, "AFFINE into a non-f32 tensor");
+        expect_add(&f, &d, data, 4, CNNZ_E_REPR, "AFFINE into a tensor that is neither f32 nor i32");
     }
     d.dtype = CNNZ_DT_F32;
     static const int bad_sym[] = {0, CNNZ_DT_I8, CNNZ_DT_I16, CNNZ_DT_U32, CNNZ_DT_F16,
