@@ -97,7 +97,10 @@ let perTensorNoted = false;
 // mapping belongs to the tool, so try the likely ones and otherwise extract
 // that one tensor on its own into an empty directory.
 function loadTensor(cnnzFile, dir, name, stored) {
-    const candidates = [name.replaceAll('/', '__') + '.npy', name + '.npy'];
+    // cnnz extract names files by percent-encoding bytes outside [A-Za-z0-9._-].
+    const enc = [...Buffer.from(name, 'utf8')].map((c) => /[A-Za-z0-9._-]/.test(String.fromCharCode(c)) && c < 128
+        ? String.fromCharCode(c) : '%' + c.toString(16).toUpperCase().padStart(2, '0')).join('');
+    const candidates = [enc + '.npy'];
     for (const c of candidates) {
         const p = join(dir, c);
         if (existsSync(p) && statSync(p).isFile()) return parseNpy(readFileSync(p), p);

@@ -19,8 +19,8 @@
  * Fortran order, structured and other dtypes are FMT_E_UNSUPPORTED. The data
  * after the header must be exactly prod(shape) * itemsize bytes.
  *
- * Writing produces the header numpy itself writes (version 1.0, or 2.0 when
- * the header would not fit in 65535 bytes): keys in sorted order, the
+ * Writing produces the header numpy (>= 1.24) itself writes (version 1.0; for
+ * rank <= 32 it always fits in 65535 bytes): keys in sorted order, the
  * spare-space padding numpy adds for growing the first axis, then spaces and
  * a newline so the data starts on a 64-byte boundary. A file made from this
  * header and the C-order little-endian data is therefore byte-identical to

@@ -1,0 +1,47 @@
+/* cnnz: the command-line tool. Subcommands live in cmd_*.c; this file only
+ * dispatches and prints the top-level help and version. */
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} commands[] = {
+    {"encode", cmd_encode, "store .npy files or a TensorFlow.js model as a .cnnz file"},
+    {"extract", cmd_extract, "write the tensors of a .cnnz file as .npy files"},
+    {"inspect", cmd_inspect, "list tensors, representations, sizes and metadata"},
+    {"verify", cmd_verify, "check every checksum and structural rule of a .cnnz file"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cnnz COMMAND [OPTIONS] ...\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\n'cnnz COMMAND --help' describes a command. Exit status: 0 success, 1 error, 2 usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("cnnz %s (libcnnz %s, .cnnz format %d.%d)\n", CNNZ_LIB_VERSION_STRING,
+               CNNZ_LIB_VERSION_STRING, CNNZ_FORMAT_MAJOR, CNNZ_FORMAT_MINOR);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see 'cnnz --help')", argv[1]);
+    return EXIT_USAGE;
+}
