@@ -1,0 +1,110 @@
+#!/bin/sh
+# End-to-end tests of the cnnz command line. Usage: cli.sh PATH/TO/cnnz
+# Prints one line per check and "N passed, N failed" last; exits 1 on failure.
+set -u
+cnnz=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+start=$(pwd)
+t=$(mktemp -d "${TMPDIR:-/tmp}/cnnz-cli.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+cd "$t" || exit 1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+# expect STATUS NAME CMD...: run CMD, check its exit status.
+expect() {
+    want=$1 name=$2; shift 2
+    "$@" >out.txt 2>err.txt; got=$?
+    if [ "$got" -eq "$want" ]; then ok "$name"; else bad "$name (exit $got, want $want)"; cat err.txt; fi
+}
+
+# mknpy FILE DESCR SHAPE NBYTES [FORTRAN]: a .npy laid out as numpy 1.24 writes it.
+mknpy() {
+    dict="{'descr': '$2', 'fortran_order': ${5:-False}, 'shape': $3, }"
+    first=${3#(}; first=${first%%[,)]*}
+    [ -n "$first" ] && dict="$dict$(printf '%*s' $((21 - ${#first})) '')"
+    pad=$((64 - (10 + ${#dict} + 1) % 64))
+    hl=$((${#dict} + pad + 1))
+    {
+        printf '\223NUMPY\001\000'
+        printf "\\$(printf '%03o' $((hl % 256)))\\$(printf '%03o' $((hl / 256)))"
+        printf '%s%*s\n' "$dict" "$pad" ''
+        head -c "$4" /dev/urandom
+    } >"$1"
+}
+
+mknpy a.npy '<f4' '(2, 3)' 24
+mknpy b.npy '|u1' '(5,)' 5
+mknpy 'c d.npy' '<i8' '()' 8
+mknpy z.npy '<f2' '(0, 4)' 0
+mknpy f.npy '<f4' '(2, 2)' 16 True
+
+expect 0 "--version" "$cnnz" --version
+expect 2 "no arguments is a usage error" "$cnnz"
+expect 2 "unknown command is a usage error" "$cnnz" frobnicate
+expect 0 "encode --help" "$cnnz" encode --help
+expect 2 "encode without -o is a usage error" "$cnnz" encode a.npy
+expect 2 "extract with an unknown option is a usage error" "$cnnz" extract --bogus m.cnnz
+expect 0 "encode four .npy files" "$cnnz" encode a.npy b.npy 'c d.npy' z.npy -o m.cnnz
+expect 0 "verify prints OK" "$cnnz" verify m.cnnz
+grep -q '^OK' out.txt && ok "verify output starts with OK" || bad "verify output starts with OK"
+expect 0 "extract all" "$cnnz" extract m.cnnz -o out
+for f in a b z; do
+    cmp -s "$f.npy" "out/$f.npy" && ok "extract $f.npy is bit-identical" || bad "extract $f.npy is bit-identical"
+done
+cmp -s 'c d.npy' 'out/c%20d.npy' && ok "a name with a space is percent-encoded" || bad "a name with a space is percent-encoded"
+expect 0 "extract one --tensor" "$cnnz" extract m.cnnz -o one --tensor b
+[ "$(ls one)" = "b.npy" ] && ok "--tensor writes only that tensor" || bad "--tensor writes only that tensor"
+expect 1 "extract of a missing tensor fails" "$cnnz" extract m.cnnz -o one2 --tensor nope
+expect 1 "extract refuses to overwrite without -f" "$cnnz" extract m.cnnz -o out
+expect 0 "extract -f overwrites" "$cnnz" extract m.cnnz -o out -f
+expect 0 "inspect" "$cnnz" inspect m.cnnz
+grep -q 'source.format = npy' out.txt && ok "inspect shows metadata" || bad "inspect shows metadata"
+expect 0 "inspect --json" "$cnnz" inspect m.cnnz --json
+if command -v node >/dev/null 2>&1; then
+    node -e 'const j=JSON.parse(require("fs").readFileSync("out.txt","utf8"));
+        if (j.schema!=="cnnz-inspect/1"||j.tensors.length!==4||j.tensors[0].name!=="a"||j.tensors[0].shape.join()!=="2,3"||j.totals.file_bytes<=0) process.exit(1)' \
+        && ok "inspect --json parses and matches" || bad "inspect --json parses and matches"
+fi
+expect 0 "verify reads a pipe" sh -c "cat m.cnnz | '$cnnz' verify /dev/stdin"
+
+cp m.cnnz before.cnnz
+expect 1 "encode refuses to overwrite without -f" "$cnnz" encode a.npy -o m.cnnz
+cmp -s m.cnnz before.cnnz && ok "the refused output is untouched" || bad "the refused output is untouched"
+expect 0 "encode -f overwrites" "$cnnz" encode a.npy -o m.cnnz -f
+cp a.npy a.keep
+expect 1 "output that is an input is refused, even with -f" "$cnnz" encode a.npy -o a.npy -f
+cmp -s a.npy a.keep && ok "the input is untouched" || bad "the input is untouched"
+expect 1 "duplicate tensor names are an error" "$cnnz" encode a.npy a.npy -o dup.cnnz
+[ ! -e dup.cnnz ] && ok "a failed encode leaves no output" || bad "a failed encode leaves no output"
+[ -z "$(ls -a | grep tmp-)" ] && ok "no temporary files are left behind" || bad "no temporary files are left behind"
+expect 1 "Fortran-order .npy is rejected" "$cnnz" encode f.npy -o f.cnnz
+grep -q 'Fortran' err.txt && ok "the Fortran message says why" || bad "the Fortran message says why"
+echo hello >t.txt
+expect 1 "unknown input format is rejected" "$cnnz" encode t.txt -o t.cnnz
+expect 1 "a missing input is an error" "$cnnz" encode nothere.npy -o n.cnnz
+
+# Damage: a flipped payload byte, a truncation, a non-cnnz file.
+cp before.cnnz flip.cnnz
+size=$(wc -c <flip.cnnz)
+printf '\377' | dd of=flip.cnnz bs=1 seek=130 conv=notrunc 2>/dev/null
+expect 1 "verify catches a flipped byte" "$cnnz" verify flip.cnnz
+grep -q 'CNNZ_E_' err.txt && ok "the fault names its error token" || bad "the fault names its error token"
+head -c $((size - 1)) before.cnnz >trunc.cnnz
+expect 1 "a truncated file is rejected" "$cnnz" inspect trunc.cnnz
+expect 1 "a non-cnnz file is rejected" "$cnnz" inspect a.npy
+grep -q 'CNNZ_E_SIGNATURE' err.txt && ok "it says the signature is wrong" || bad "it says the signature is wrong"
+
+# A real TensorFlow.js model, when `make corpus` has installed it.
+model=${CNNZ_CORPUS_DIR:-$start/.corpus}/node_modules/@vladmandic/face-api/model/tiny_face_detector_model-weights_manifest.json
+if [ -f "$model" ]; then
+    expect 0 "encode a real tfjs model" "$cnnz" encode "$model" -o tiny.cnnz
+    expect 0 "verify it" "$cnnz" verify tiny.cnnz
+    expect 0 "extract --stored" "$cnnz" extract tiny.cnnz --stored -o tiny
+    first=$(ls tiny | head -n 1)
+    [ -n "$first" ] && ok "stored tensors written" || bad "stored tensors written"
+else
+    echo "note: corpus not installed; skipping the real-model CLI checks"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
