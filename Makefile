@@ -52,6 +52,13 @@ JANSSON_CFLAGS := $(call pc_cflags,jansson)
 JANSSON_LIBS   := $(call pc_libs,jansson,-ljansson)
 CHECK_CFLAGS   := $(call pc_cflags,check)
 CHECK_LIBS     := $(call pc_libs,check,-lcheck -lsubunit -lrt -lm -pthread)
+ZLIB_CFLAGS    := $(call pc_cflags,zlib)
+ZLIB_LIBS      := $(call pc_libs,zlib,-lz)
+
+# ONNX protobuf code generated at build time: ONNX_GEN_OBJ, ONNX_CFLAGS, ONNX_LIBS.
+include cnnz-tools/formats/onnx.mk
+# What the format parsers (cnnz-tools/formats) need at link time.
+FMT_LIBS := $(JANSSON_LIBS) $(ONNX_LIBS) $(ZLIB_LIBS)
 
 # The shared library must not leave symbols undefined; sanitizer builds
 # resolve the runtime from the executable, so they clear this.
@@ -72,7 +79,7 @@ REPLAY_SRC    := $(wildcard fuzz/replay.c)
 OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS      := $(call OBJ,$(LIB_SRCS))
 TOOL_OBJS     := $(call OBJ,$(TOOL_SRCS))
-FMT_OBJS      := $(call OBJ,$(FMT_SRCS))
+FMT_OBJS      := $(call OBJ,$(FMT_SRCS)) $(ONNX_GEN_OBJ)
 LIBTEST_OBJS  := $(call OBJ,$(LIBTEST_SRCS))
 TOOLTEST_OBJS := $(call OBJ,$(TOOLTEST_SRCS))
 FUZZ_OBJS     := $(call OBJ,$(FUZZ_SRCS))
@@ -95,10 +102,10 @@ PC_FILE    := $(BUILD)/libcnnz.pc
 FMT_LIB    := $(if $(FMT_OBJS),$(BUILD)/libcnnz-formats.a)
 
 LIB_CPPFLAGS      := -fPIC -fvisibility=hidden -Ilibcnnz/include -Ilibcnnz/src $(XXHASH_CFLAGS)
-TOOL_CPPFLAGS     := -Ilibcnnz/include -Icnnz-tools/formats -Icnnz-tools/src $(JANSSON_CFLAGS)
+TOOL_CPPFLAGS     := -Ilibcnnz/include -Icnnz-tools/formats -Icnnz-tools/src $(JANSSON_CFLAGS) $(ONNX_CFLAGS) $(ZLIB_CFLAGS)
 LIBTEST_CPPFLAGS  := -Ilibcnnz/include -Ilibcnnz/src $(XXHASH_CFLAGS) $(CHECK_CFLAGS)
-TOOLTEST_CPPFLAGS := -Ilibcnnz/include -Icnnz-tools/formats $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
-FUZZ_CPPFLAGS     := -Ilibcnnz/include -Ilibcnnz/src -Icnnz-tools/formats $(JANSSON_CFLAGS)
+TOOLTEST_CPPFLAGS := -Ilibcnnz/include -Icnnz-tools/formats $(JANSSON_CFLAGS) $(ONNX_CFLAGS) $(ZLIB_CFLAGS) $(CHECK_CFLAGS)
+FUZZ_CPPFLAGS     := -Ilibcnnz/include -Ilibcnnz/src -Icnnz-tools/formats $(JANSSON_CFLAGS) $(ONNX_CFLAGS) $(ZLIB_CFLAGS)
 
 # Objects are rebuilt when the compiler or flags change.
 FLAGS_STAMP := $(BUILD)/.flags
@@ -173,7 +180,7 @@ $(BUILD)/libcnnz.so: $(BUILD)/libcnnz.so.$(SOVERSION)
 $(CNNZ_BIN): $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 	$(call need,$(TOOL_SRCS),cnnz-tools/src)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm
 
 $(TEST_LIB): $(LIBTEST_OBJS) $(STATIC_LIB)
 	$(call need,$(LIBTEST_SRCS),libcnnz/tests)
@@ -183,7 +190,7 @@ $(TEST_LIB): $(LIBTEST_OBJS) $(STATIC_LIB)
 $(TEST_TOOLS): $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 	$(call need,$(TOOLTEST_SRCS),cnnz-tools/tests)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(FMT_LIBS) $(XXHASH_LIBS) -lm
 
 $(BUILD)/libcnnz-formats.a: $(FMT_OBJS)
 	$(call msg,AR,$@)
@@ -193,7 +200,7 @@ $(BUILD)/libcnnz-formats.a: $(FMT_OBJS)
 # Reached only through the pattern rules below: keep them (not intermediate).
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJ)
 
-FUZZ_LINK_LIBS = $(FMT_LIB) $(STATIC_LIB) $(JANSSON_LIBS) $(XXHASH_LIBS) -lm
+FUZZ_LINK_LIBS = $(FMT_LIB) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm
 
 $(BUILD)/fuzz/replay_%: $(REPLAY_OBJ) $(BUILD)/obj/fuzz/fuzz_%.o $(FMT_LIB) $(STATIC_LIB)
 	$(call msg,LD,$@)
@@ -266,6 +273,7 @@ fuzz-replay: $(REPLAY_BINS)
 .PHONY: demo-check
 demo-check: all
 	bash cnnz-tools/demo.sh --check --cnnz $(CNNZ_BIN) --out $(BUILD)/demo
+	sh cnnz-tools/tests/roundtrip.sh $(CNNZ_BIN) $(BUILD)/roundtrip
 
 .PHONY: deps
 deps:

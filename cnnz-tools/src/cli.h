@@ -16,8 +16,11 @@ __attribute__((format(printf, 1, 2)))
 void cli_error(const char *fmt, ...);
 /* Report a library failure on path with its location. Returns EXIT_ERR. */
 int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_where *w, int err);
-/* Read a whole file into malloc'd memory. Returns 0 or prints and returns EXIT_ERR. */
-int cli_read_file(const char *path, unsigned char **data, size_t *size);
+/* Map a whole file read-only (or read it, when it cannot be mapped), so
+ * inputs larger than memory are paged in as used. Returns 0 or prints and
+ * returns EXIT_ERR. Release with cli_unmap_file. */
+int cli_map_file(const char *path, unsigned char **data, size_t *size);
+void cli_unmap_file(unsigned char *data, size_t size);
 
 /* Atomic output: a temp file beside path, renamed over it on commit. */
 struct outfile {
@@ -37,6 +40,7 @@ void outfile_abort(struct outfile *o);
 void cli_name_to_file(const char *name, size_t len, char *out, size_t cap);
 
 int cmd_encode(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

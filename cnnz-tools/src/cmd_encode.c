@@ -1,27 +1,43 @@
-/* cnnz encode: .npy files and TensorFlow.js models into one .cnnz file. */
+/* cnnz convert (alias encode): models and arrays into one .cnnz file. The
+ * input format is recognized by content, not by the file name. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "npy.h"
+#include "npz.h"
+#include "onnx.h"
+#include "safetensors.h"
 #include "tfjs.h"
 
 static const char help[] =
-    "usage: cnnz encode IN... -o OUT.cnnz [-f] [--coder NAME]\n"
+    "usage: cnnz convert IN... -o OUT.cnnz [-f] [--coder NAME] [--skip-unsupported]\n"
+    "       (cnnz encode is the same command)\n"
     "\n"
-    "Stores every input tensor in OUT.cnnz, lossless. Inputs are recognized by\n"
-    "content: NumPy .npy files (the tensor is named after the file, without\n"
-    "'.npy') and TensorFlow.js models (a model.json or a *weights_manifest.json\n"
-    "with its .bin shards beside it; quantized weights keep their stored bytes).\n"
+    "Stores every weight tensor of the inputs in OUT.cnnz, lossless, with its\n"
+    "name, dtype and shape. Inputs are recognized by content:\n"
+    "  ONNX models: initializers and Constant-node tensors; external data is read\n"
+    "    only from inside the model's folder\n"
+    "  safetensors: every tensor; __metadata__ kept as metadata\n"
+    "  NumPy .npz (stored or deflated members) and .npy (named after the file)\n"
+    "  TensorFlow.js: a model.json or a *weights_manifest.json with its .bin\n"
+    "    shards; quantized weights keep their stored bytes\n"
     "\n"
-    "  -o FILE        output file (required); written atomically\n"
-    "  -f             overwrite FILE if it exists\n"
-    "  --coder NAME   coder for every stream (default and only one so far: raw)\n"
-    "  -h, --help     this text\n";
+    "  -o FILE             output file (required); written atomically\n"
+    "  -f                  overwrite FILE if it exists\n"
+    "  --coder NAME        coder for every stream (default and only one so far: raw)\n"
+    "  --skip-unsupported  warn about tensors cnnz cannot hold (dtype string,\n"
+    "                      float8, ...) and leave them out, instead of failing\n"
+    "  -h, --help          this text\n";
 
 struct enc {
     cnnz_writer *w;
+    int progress;           /* stderr is a terminal: show a running count */
+    size_t tensors;
+    unsigned long long bytes;
     int coder;
+    int skip_unsupported;
     const char *format; /* source.format so far, or "mixed" */
 };
 
@@ -33,6 +49,12 @@ static int add(struct enc *e, const char *path, const char *name, const struct c
     d.name_len = strlen(name);
     d.coder = e->coder;
     int err = cnnz_writer_add_tensor(e->w, &d, data, size);
+    e->tensors++;
+    e->bytes += size;
+    if (e->progress && !err)
+        fprintf(stderr, "\rcnnz: %s: %zu tensors, %.1f MB", path, e->tensors, (double)e->bytes / 1e6);
+    if (e->progress && err)
+        fputc('\n', stderr);
     if (err == CNNZ_E_DUPLICATE)
         cli_error("%s: tensor '%s': another input already has a tensor of that name", path, name);
     else if (err)
@@ -70,6 +92,111 @@ static int encode_npy(struct enc *e, const char *path, const unsigned char *buf,
     return rc;
 }
 
+/* The parsers' tensor structs share these leading fields. */
+#define ADD_PLAIN(e, path, t)                                                                  \
+    add((e), (path), (t)->name,                                                                \
+        &(struct cnnz_tensor_desc){.dtype = (t)->dtype, .rank = (t)->rank, .dims = (t)->dims,  \
+                                   .repr = CNNZ_REPR_PLAIN},                                   \
+        (t)->data, (t)->data_bytes)
+
+static void warn_skipped(const char *path, const char *name, const char *reason)
+{
+    fprintf(stderr, "cnnz: warning: %s: tensor '%s' left out: %s\n", path, name, reason);
+}
+
+static int encode_safetensors(struct enc *e, const char *path, const unsigned char *buf, size_t size)
+{
+    struct safetensors_options opts = {.skip_unsupported = e->skip_unsupported};
+    struct safetensors_file *f;
+    char err[FMT_ERR_SIZE];
+    if (safetensors_parse(buf, size, &opts, &f, err, sizeof err)) {
+        cli_error("%s: %s%s", path, err, e->skip_unsupported ? "" : " (--skip-unsupported leaves such tensors out)");
+        return EXIT_ERR;
+    }
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < f->skipped_count; i++)
+        warn_skipped(path, f->skipped[i].name, f->skipped[i].reason);
+    for (size_t i = 0; i < f->count && rc == EXIT_OK; i++)
+        rc = ADD_PLAIN(e, path, &f->tensors[i]);
+    /* __metadata__ keys are kept as they are, so a file that cnnz exported
+     * comes back with its metadata (source.format included) unchanged. */
+    for (size_t i = 0; i < f->meta_count && rc == EXIT_OK; i++) {
+        int err2 = cnnz_writer_meta_string(e->w, f->meta[i].key, f->meta[i].value);
+        if (err2 && err2 != CNNZ_E_DUPLICATE) {
+            cli_error("%s: metadata '%s': %s", path, f->meta[i].key, cnnz_strerror(err2));
+            rc = EXIT_ERR;
+        }
+    }
+    safetensors_free(f);
+    note_format(e, "safetensors");
+    return rc;
+}
+
+static int encode_npz(struct enc *e, const char *path, const unsigned char *buf, size_t size)
+{
+    struct npz_options opts = {.skip_unsupported = e->skip_unsupported};
+    struct npz_file *f;
+    char err[FMT_ERR_SIZE];
+    if (npz_parse(buf, size, &opts, &f, err, sizeof err)) {
+        cli_error("%s: %s", path, err);
+        return EXIT_ERR;
+    }
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < f->skipped_count; i++)
+        warn_skipped(path, f->skipped[i].name, f->skipped[i].reason);
+    for (size_t i = 0; i < f->count && rc == EXIT_OK; i++)
+        rc = ADD_PLAIN(e, path, &f->tensors[i]);
+    npz_free(f);
+    note_format(e, "npz");
+    return rc;
+}
+
+static int encode_onnx(struct enc *e, const char *path, const unsigned char *buf, size_t size)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return EXIT_ERR;
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash == dir ? (void)(dir[1] = 0) : (void)(*slash = 0);
+    else
+        strcpy(dir, ".");
+    struct onnx_options opts = {.skip_unsupported = e->skip_unsupported, .model_dir = dir};
+    struct onnx_model *m;
+    char err[FMT_ERR_SIZE];
+    int st = onnx_parse(buf, size, &opts, &m, err, sizeof err);
+    free(dir);
+    if (st) {
+        cli_error("%s: %s", path, err);
+        return EXIT_ERR;
+    }
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < m->skipped_count; i++)
+        warn_skipped(path, m->skipped[i].name, m->skipped[i].reason);
+    for (size_t i = 0; i < m->count && rc == EXIT_OK; i++)
+        rc = ADD_PLAIN(e, path, &m->tensors[i]);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t bl = strlen(base);
+    char name[512];
+    snprintf(name, sizeof name, "%.*s", (int)(bl > 5 && !strcmp(base + bl - 5, ".onnx") ? bl - 5 : bl), base);
+    const char *kv[][2] = {{CNNZ_META_MODEL_NAME, name}, {"onnx.producer_name", m->producer_name},
+                           {"onnx.producer_version", m->producer_version}, {"onnx.graph_name", m->graph_name}};
+    for (size_t i = 0; i < 4 && rc == EXIT_OK; i++)
+        if (kv[i][1][0] && cnnz_writer_meta_string(e->w, kv[i][0], kv[i][1]) == CNNZ_E_NAME)
+            rc = EXIT_ERR;
+    if (rc == EXIT_OK && cnnz_writer_meta_int(e->w, "onnx.ir_version", m->ir_version) == CNNZ_E_NAME)
+        rc = EXIT_ERR;
+    for (size_t i = 0; i < m->meta_count && rc == EXIT_OK; i++) {
+        char key[4200];
+        snprintf(key, sizeof key, "onnx.%s", m->meta[i].key);
+        (void)cnnz_writer_meta_string(e->w, key, m->meta[i].value);
+    }
+    onnx_free(m);
+    note_format(e, "onnx");
+    return rc;
+}
+
 static int encode_tfjs(struct enc *e, const char *path, const unsigned char *buf, size_t size)
 {
     struct tfjs_model *m;
@@ -102,7 +229,7 @@ static int encode_tfjs(struct enc *e, const char *path, const unsigned char *buf
 int cmd_encode(int argc, char **argv)
 {
     const char *out = NULL, *coder = "raw";
-    int force = 0, nin = 0;
+    int force = 0, nin = 0, skip = 0;
     char **in = calloc((size_t)argc + 1, sizeof *in);
     if (!in)
         return EXIT_ERR;
@@ -116,8 +243,10 @@ int cmd_encode(int argc, char **argv)
             *(a[1] == 'o' ? &out : &coder) = argv[++i];
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--skip-unsupported")) {
+            skip = 1;
         } else if (a[0] == '-' && a[1]) {
-            cli_error("encode: unknown or incomplete option '%s'", a);
+            cli_error("convert: unknown or incomplete option '%s'", a);
             free(in);
             return EXIT_USAGE;
         } else {
@@ -129,9 +258,10 @@ int cmd_encode(int argc, char **argv)
         free(in);
         return EXIT_USAGE;
     }
-    struct enc e = {.coder = cnnz_coder_from_name(coder)};
+    struct enc e = {.coder = cnnz_coder_from_name(coder), .skip_unsupported = skip,
+                    .progress = isatty(2)};
     if (e.coder < 0) {
-        cli_error("encode: unknown coder '%s'", coder);
+        cli_error("convert: unknown coder '%s'", coder);
         free(in);
         return EXIT_USAGE;
     }
@@ -146,33 +276,46 @@ int cmd_encode(int argc, char **argv)
     for (int i = 0; i < nin && rc == EXIT_OK; i++) {
         unsigned char *buf;
         size_t size;
-        if ((rc = cli_read_file(in[i], &buf, &size)))
+        if ((rc = cli_map_file(in[i], &buf, &size)))
             break;
         size_t k = 0;
         if (size >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
             k = 3; /* UTF-8 byte-order mark */
         while (k < size && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\r' || buf[k] == '\t'))
             k++;
+        uint64_t hl = 0;
+        for (int b = 7; size >= 9 && b >= 0; b--)
+            hl = (hl << 8) | buf[b];
         if (size >= 6 && !memcmp(buf, "\x93NUMPY", 6))
             rc = encode_npy(&e, in[i], buf, size);
+        else if (size >= 4 && !memcmp(buf, "PK", 2) && (buf[2] == 3 || buf[2] == 5))
+            rc = encode_npz(&e, in[i], buf, size);
+        else if (size >= 9 && hl <= size - 8 && buf[8] == '{')
+            rc = encode_safetensors(&e, in[i], buf, size);
         else if (k < size && (buf[k] == '{' || buf[k] == '['))
             rc = encode_tfjs(&e, in[i], buf, size);
+        else if (size > 0 && (buf[0] & 7) <= 5 && (buf[0] >> 3) >= 1 && (buf[0] >> 3) <= 20)
+            rc = encode_onnx(&e, in[i], buf, size); /* a protobuf field tag of ModelProto */
         else {
-            cli_error("%s: unrecognized input format (expected .npy or a TensorFlow.js JSON)", in[i]);
+            cli_error("%s: unrecognized input format (expected ONNX, safetensors, .npz, .npy or "
+                      "a TensorFlow.js JSON)", in[i]);
             rc = EXIT_ERR;
         }
-        free(buf);
+        cli_unmap_file(buf, size);
     }
     if (rc == EXIT_OK) {
         char prod[64];
         snprintf(prod, sizeof prod, "cnnz %s", CNNZ_LIB_VERSION_STRING);
-        if (cnnz_writer_meta_string(e.w, CNNZ_META_PRODUCER, prod) ||
-            cnnz_writer_meta_string(e.w, CNNZ_META_SOURCE_FORMAT, e.format ? e.format : "npy") ||
-            cnnz_writer_finish(e.w)) {
+        /* An input's own producer/source.format (a re-imported export) wins. */
+        int e1 = cnnz_writer_meta_string(e.w, CNNZ_META_PRODUCER, prod);
+        int e2 = cnnz_writer_meta_string(e.w, CNNZ_META_SOURCE_FORMAT, e.format ? e.format : "npy");
+        if ((e1 && e1 != CNNZ_E_DUPLICATE) || (e2 && e2 != CNNZ_E_DUPLICATE) || cnnz_writer_finish(e.w)) {
             cli_error("%s: write failed", out);
             rc = EXIT_ERR;
         }
     }
+    if (e.progress && e.tensors)
+        fputc('\n', stderr);
     cnnz_writer_free(e.w);
     rc = rc ? (outfile_abort(&o), rc) : outfile_commit(&o);
     free(in);

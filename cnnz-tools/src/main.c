@@ -9,8 +9,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *what;
 } commands[] = {
-    {"encode", cmd_encode, "store .npy files or a TensorFlow.js model as a .cnnz file"},
+    {"convert", cmd_encode, "store ONNX, safetensors, .npz, .npy or TensorFlow.js weights as .cnnz"},
+    {"encode", cmd_encode, "the same as convert"},
     {"extract", cmd_extract, "write the tensors of a .cnnz file as .npy files"},
+    {"export", cmd_export, "write a .cnnz file back as .safetensors or .npz"},
     {"inspect", cmd_inspect, "list tensors, representations, sizes and metadata"},
     {"verify", cmd_verify, "check every checksum and structural rule of a .cnnz file"},
 };

@@ -1,5 +1,9 @@
 /* Messages and whole-file reads for the subcommands. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +34,44 @@ int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_wher
     return EXIT_ERR;
 }
 
-int cli_read_file(const char *path, unsigned char **data, size_t *size)
+/* Inputs that were read rather than mapped, so cli_unmap_file knows which is which. */
+static unsigned char *read_bufs[64];
+static size_t nread_bufs;
+
+int cli_map_file(const char *path, unsigned char **data, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         cli_error("%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return EXIT_ERR;
     }
-    size_t cap = 1 << 16, n = 0, k;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (m == MAP_FAILED) {
+            cli_error("%s: cannot map: %s", path, strerror(errno));
+            return EXIT_ERR;
+        }
+        *data = m;
+        *size = (size_t)st.st_size;
+        return EXIT_OK;
+    }
+    /* Pipes and empty files: read. */
+    size_t cap = 1 << 16, n = 0;
+    ssize_t k;
     unsigned char *b = malloc(cap);
-    while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
+    while (b && (k = read(fd, b + n, cap - n)) != 0) {
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            free(b);
+            b = NULL;
+            break;
+        }
+        n += (size_t)k;
         if (n == cap) {
             unsigned char *nb = realloc(b, cap * 2);
             if (!nb) {
@@ -52,16 +83,28 @@ int cli_read_file(const char *path, unsigned char **data, size_t *size)
             cap *= 2;
         }
     }
-    int bad = !b || ferror(f);
-    fclose(f);
-    if (bad) {
+    close(fd);
+    if (!b || nread_bufs == sizeof read_bufs / sizeof read_bufs[0]) {
         free(b);
-        cli_error("%s: cannot read (%s)", path, b ? "I/O error" : "out of memory");
+        cli_error("%s: cannot read", path);
         return EXIT_ERR;
     }
+    read_bufs[nread_bufs++] = b;
     *data = b;
     *size = n;
     return EXIT_OK;
+}
+
+void cli_unmap_file(unsigned char *data, size_t size)
+{
+    for (size_t i = 0; i < nread_bufs; i++)
+        if (read_bufs[i] == data) {
+            free(data);
+            read_bufs[i] = read_bufs[--nread_bufs];
+            return;
+        }
+    if (data)
+        munmap(data, size);
 }
 
 void cli_name_to_file(const char *name, size_t len, char *out, size_t cap)

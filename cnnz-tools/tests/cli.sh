@@ -83,6 +83,27 @@ echo hello >t.txt
 expect 1 "unknown input format is rejected" "$cnnz" encode t.txt -o t.cnnz
 expect 1 "a missing input is an error" "$cnnz" encode nothere.npy -o n.cnnz
 
+# convert / export: safetensors and npz out, and back in byte for byte.
+expect 0 "convert (the encode alias)" "$cnnz" convert a.npy b.npy z.npy -o s.cnnz
+expect 0 "export .safetensors" "$cnnz" export s.cnnz -o s.safetensors
+expect 0 "export .npz" "$cnnz" export s.cnnz -o s.npz
+expect 2 "export to an unknown extension is a usage error" "$cnnz" export s.cnnz -o s.bin
+expect 1 "export refuses to overwrite without -f" "$cnnz" export s.cnnz -o s.npz
+for ext in safetensors npz; do
+    "$cnnz" convert s.$ext -o s2.$ext.cnnz && "$cnnz" export s2.$ext.cnnz -o s2.$ext &&
+        cmp -s s.$ext s2.$ext && ok "$ext -> cnnz -> $ext is byte-identical" || bad "$ext -> cnnz -> $ext is byte-identical"
+done
+"$cnnz" extract s2.npz.cnnz -o s2 && cmp -s a.npy s2/a.npy && ok "a tensor survives npy -> cnnz -> npz -> cnnz -> npy" ||
+    bad "a tensor survives npy -> cnnz -> npz -> cnnz -> npy"
+# A safetensors file with a float8 tensor cnnz cannot hold.
+hdr='{"f8":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]},"ok":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}'
+{ printf "\\$(printf '%03o' ${#hdr})\\000\\000\\000\\000\\000\\000\\000"; printf '%s' "$hdr"; printf '\001\002\003\004'; } >f8.safetensors
+expect 1 "an unsupported dtype is an error" "$cnnz" convert f8.safetensors -o f8.cnnz
+grep -q "tensor 'f8'" err.txt && ok "the error names the tensor" || bad "the error names the tensor"
+expect 0 "--skip-unsupported leaves it out with a warning" "$cnnz" convert f8.safetensors -o f8.cnnz --skip-unsupported
+grep -q "warning" err.txt && ok "the warning is printed" || bad "the warning is printed"
+"$cnnz" inspect f8.cnnz --json | grep -q '"name": "ok"' && ok "the supported tensor is kept" || bad "the supported tensor is kept"
+
 # Damage: a flipped payload byte, a truncation, a non-cnnz file.
 cp before.cnnz flip.cnnz
 size=$(wc -c <flip.cnnz)

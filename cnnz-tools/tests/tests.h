@@ -6,5 +6,8 @@
 
 Suite *suite_npy(void);
 Suite *suite_tfjs(void);
+Suite *suite_safetensors(void);
+Suite *suite_npz(void);
+Suite *suite_onnx(void);
 
 #endif
