@@ -42,4 +42,8 @@ int fmt_fail(char *err, size_t size, int status, const char *fmt, ...);
  * pass), and a longer string ends in "...". Returns buf. */
 const char *fmt_quote(char *buf, size_t size, const char *s, size_t len, size_t max);
 
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates,
+ * <= U+10FFFF) without NUL bytes; else 0. */
+int fmt_utf8_ok(const unsigned char *s, size_t n);
+
 #endif /* CNNZ_TOOLS_FMT_H */

@@ -57,46 +57,6 @@ static uint64_t rd64(const unsigned char *p)
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without NUL. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static char *dup_bytes(const void *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -330,7 +290,7 @@ static int read_central(const unsigned char *p, uint64_t *at, uint64_t cd_end, s
                         "member '%s': compression method %u (only stored and deflated are supported)",
                         qname(q, sizeof q, m), m->method);
     if (m->flags & FLAG_UTF8) {
-        if (!utf8_ok(m->name, nlen))
+        if (!fmt_utf8_ok(m->name, nlen))
             return fmt_fail(err, err_size, FMT_E_INVALID,
                             "member '%s': name flagged UTF-8 is not valid UTF-8",
                             qname(q, sizeof q, m));
@@ -737,7 +697,7 @@ static int plan_member(const struct npz_tensor *t, size_t idx, struct wmember *w
     if (nl > MAX16 - SUFFIX_LEN)
         return fmt_fail(err, err_size, FMT_E_INVALID, "tensor '%s': name longer than %u bytes", qn,
                         MAX16 - SUFFIX_LEN);
-    if (!utf8_ok((const unsigned char *)t->name, nl))
+    if (!fmt_utf8_ok((const unsigned char *)t->name, nl))
         return fmt_fail(err, err_size, FMT_E_INVALID,
                         "tensor '%s': name is not UTF-8 or holds a NUL", qn);
     if (t->rank > CNNZ_MAX_RANK || cnnz_dtype_size(t->dtype) == 0)

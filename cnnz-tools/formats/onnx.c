@@ -32,49 +32,9 @@ static char *mut(const char *s)
     return (char *)(uintptr_t)s; /* protobuf-c fields are char *; packing only reads */
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without NUL. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static int str_ok(const char *s)
 {
-    return utf8_ok((const unsigned char *)s, strlen(s));
+    return fmt_utf8_ok((const unsigned char *)s, strlen(s));
 }
 
 static char *dup_str(const char *s)
@@ -713,7 +673,7 @@ static int cand_shape(struct ctx *c, const struct cand *x, struct onnx_tensor *t
     if (t->name_len == 0)
         return fmt_fail(c->err, c->err_size, FMT_E_INVALID, "a %s has no name",
                         x->source == ONNX_SRC_INITIALIZER ? "graph initializer" : "Constant node");
-    if (!utf8_ok((const unsigned char *)x->name, t->name_len))
+    if (!fmt_utf8_ok((const unsigned char *)x->name, t->name_len))
         return fmt_fail(c->err, c->err_size, FMT_E_INVALID, "tensor '%s': name is not UTF-8",
                         c->q);
     if (x->kind == K_UNSUP) {
@@ -1078,7 +1038,7 @@ static int check_wtensor(const struct onnx_tensor *t, size_t idx, char *err, siz
     const char *qn = fmt_quote(q, sizeof q, t->name, nl, 64);
     if (nl == 0)
         return fmt_fail(err, err_size, FMT_E_INVALID, "tensor %zu: empty name", idx);
-    if (!utf8_ok((const unsigned char *)t->name, nl) || t->name[nl] != '\0')
+    if (!fmt_utf8_ok((const unsigned char *)t->name, nl) || t->name[nl] != '\0')
         return fmt_fail(err, err_size, FMT_E_INVALID,
                         "tensor '%s': name is not NUL-terminated UTF-8 without NUL", qn);
     if (onnx_data_type(t->dtype) == 0)

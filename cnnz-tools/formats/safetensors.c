@@ -32,46 +32,6 @@ const char *safetensors_dtype_name(int dtype)
     return NULL;
 }
 
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without NUL. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------ parse */
 
 struct entry {
@@ -476,7 +436,7 @@ static int check_tensor(const struct safetensors_tensor *t, size_t idx, size_t n
     const char *qn = fmt_quote(q, sizeof q, t->name, name_len, 64);
     if (name_len == 0)
         return fmt_fail(err, err_size, FMT_E_INVALID, "tensor %zu: empty name", idx);
-    if (!utf8_ok((const unsigned char *)t->name, name_len))
+    if (!fmt_utf8_ok((const unsigned char *)t->name, name_len))
         return fmt_fail(err, err_size, FMT_E_INVALID,
                         "tensor '%s': name is not UTF-8 or holds a NUL", qn);
     if (name_len == strlen(META_KEY) && memcmp(t->name, META_KEY, name_len) == 0)
@@ -522,8 +482,8 @@ static int build_header(const struct safetensors_tensor *const *order, size_t co
         for (size_t i = 0; i < meta_count; i++) {
             const char *k = meta[i].key, *v = meta[i].value;
             char q[96];
-            if (!k || !v || k[0] == '\0' || !utf8_ok((const unsigned char *)k, strlen(k)) ||
-                !utf8_ok((const unsigned char *)v, strlen(v))) {
+            if (!k || !v || k[0] == '\0' || !fmt_utf8_ok((const unsigned char *)k, strlen(k)) ||
+                !fmt_utf8_ok((const unsigned char *)v, strlen(v))) {
                 rc = fmt_fail(err, err_size, FMT_E_INVALID,
                               "metadata entry %zu: key empty or key/value not UTF-8", i);
                 goto fail;

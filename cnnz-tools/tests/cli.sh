@@ -104,6 +104,8 @@ expect 0 "--skip-unsupported leaves it out with a warning" "$cnnz" convert f8.sa
 grep -q "warning" err.txt && ok "the warning is printed" || bad "the warning is printed"
 "$cnnz" inspect f8.cnnz --json | grep -q '"name": "ok"' && ok "the supported tensor is kept" || bad "the supported tensor is kept"
 
+expect 0 "verify accepts the spec's Appendix A file" "$cnnz" verify "$start/conformance/valid/appendix-a.cnnz"
+
 # Damage: a flipped payload byte, a truncation, a non-cnnz file.
 cp before.cnnz flip.cnnz
 size=$(wc -c <flip.cnnz)

@@ -269,8 +269,8 @@ int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, con
                 return CNNZ_E_INPUT;
     }
     uint64_t dhash = decoded_hash(rep, &ti, data, &err);
-    if (err)
-        return err;
+    if (err) /* data no decoder could rebuild (e.g. an affine i32 out of range) */
+        return err == CNNZ_E_CORRUPT ? CNNZ_E_INPUT : err;
     w->coded.len = w->cparams.len = 0;
     const uint8_t *coded;
     size_t clen;

@@ -164,12 +164,67 @@ START_TEST(test_affine_all_u16)
 }
 END_TEST
 
+/* AFFINE into i32 rounds half toward +infinity, as JavaScript's Math.round
+ * (spec 6.3): checked on ties of both signs and on 0.49999999999999994,
+ * where floor(x + 0.5) would give 1. */
+START_TEST(test_affine_i32_rounding)
+{
+    static const struct {
+        double scale, offset;
+        uint8_t q;
+        int32_t want;
+    } c[] = {
+        {1.0, 1.5, 1, 3},   {1.0, -3.5, 1, -2},  {0.5, 0, 5, 3},   {0.5, -3, 1, -2},
+        {1.0, 0.49999999999999994, 0, 0},        {1.0, -0.5, 0, 0}, {2.0, -3, 7, 11},
+        {1.0, -2147483648.0, 0, INT32_MIN},      {1.0, 2147483647.4, 0, INT32_MAX},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct membuf b;
+        membuf_init(&b);
+        struct cnnz_sink sink = membuf_sink(&b);
+        cnnz_writer *w;
+        ck_assert_int_eq(cnnz_writer_open(&w, &sink, NULL), CNNZ_OK);
+        uint64_t dims[1] = {1};
+        struct cnnz_tensor_desc d = {.name = "q", .dtype = CNNZ_DT_I32, .rank = 1, .dims = dims,
+                                     .repr = CNNZ_REPR_AFFINE, .symbol_dtype = CNNZ_DT_U8,
+                                     .scale = c[i].scale, .offset = c[i].offset};
+        ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, &c[i].q, 1), CNNZ_OK);
+        ck_assert_int_eq(cnnz_writer_finish(w), CNNZ_OK);
+        cnnz_writer_free(w);
+        cnnz_reader *r;
+        ck_assert_int_eq(cnnz_reader_open_memory(&r, b.data, b.len, NULL), CNNZ_OK);
+        uint8_t out[4];
+        ck_assert_int_eq(cnnz_reader_decode(r, 0, out, 4, NULL), CNNZ_OK);
+        int32_t v = (int32_t)((uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 |
+                              (uint32_t)out[3] << 24);
+        ck_assert_msg(v == c[i].want, "case %zu: %d, want %d", i, v, c[i].want);
+        cnnz_reader_close(r);
+        membuf_free(&b);
+    }
+    /* Out of the i32 range: the writer refuses what no decoder could rebuild. */
+    struct membuf b;
+    membuf_init(&b);
+    struct cnnz_sink sink = membuf_sink(&b);
+    cnnz_writer *w;
+    ck_assert_int_eq(cnnz_writer_open(&w, &sink, NULL), CNNZ_OK);
+    uint64_t dims[1] = {1};
+    uint8_t q = 255;
+    struct cnnz_tensor_desc d = {.name = "big", .dtype = CNNZ_DT_I32, .rank = 1, .dims = dims,
+                                 .repr = CNNZ_REPR_AFFINE, .symbol_dtype = CNNZ_DT_U8,
+                                 .scale = 1e9, .offset = 0};
+    ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, &q, 1), CNNZ_E_INPUT);
+    cnnz_writer_free(w);
+    membuf_free(&b);
+}
+END_TEST
+
 Suite *suite_convert(void)
 {
     Suite *s = suite_create("convert");
     TCase *tc = tcase_create("exhaustive");
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_test(tc, test_f16_exhaustive);
+    tcase_add_test(tc, test_affine_i32_rounding);
     tcase_add_test(tc, test_bf16_exhaustive);
     tcase_add_test(tc, test_nan_sign_and_payload);
     tcase_add_test(tc, test_widen_file_all_f16);
