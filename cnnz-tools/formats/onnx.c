@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -173,6 +174,11 @@ struct impl {
     Onnx__ModelProto *proto;
     unsigned char **owned;
     size_t owned_count;
+    struct {
+        void *p;
+        size_t n;
+    } *maps; /* external data files, mapped */
+    size_t map_count;
 };
 
 static int decode_model(const void *buf, size_t size, const struct onnx_options *opts,
@@ -634,24 +640,20 @@ static int read_external(struct ctx *c, const Onnx__TensorProto *tp, uint64_t by
         rc = fmt_fail(c->err, c->err_size, FMT_E_UNSUPPORTED, "tensor '%s': too large", c->q);
         goto out;
     }
-    unsigned char *o = malloc((size_t)len);
-    if (!o) {
-        rc = fmt_fail(c->err, c->err_size, FMT_E_NOMEM, "tensor '%s': out of memory", c->q);
+    /* Mapped, not read: weights larger than memory are paged in as the
+     * writer consumes them (an ONNX model past 2 GB keeps them here). */
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t base = off - off % (uint64_t)(page > 0 ? page : 4096);
+    size_t maplen = (size_t)(off - base + len);
+    void *map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, fd, (off_t)base);
+    if (map == MAP_FAILED) {
+        rc = fmt_fail(c->err, c->err_size, FMT_E_IO, "tensor '%s': mapping '%s': %s", c->q, qloc,
+                      strerror(errno));
         goto out;
     }
-    c->im->owned[c->im->owned_count++] = o;
-    for (uint64_t got = 0; got < len;) {
-        size_t want = len - got > (1u << 30) ? (1u << 30) : (size_t)(len - got);
-        ssize_t r = pread(fd, o + got, want, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = fmt_fail(c->err, c->err_size, FMT_E_IO, "tensor '%s': reading '%s': %s", c->q,
-                          qloc, r < 0 ? strerror(errno) : "file shrank");
-            goto out;
-        }
-        got += (uint64_t)r;
-    }
+    c->im->maps[c->im->map_count].p = map;
+    c->im->maps[c->im->map_count++].n = maplen;
+    const unsigned char *o = (const unsigned char *)map + (off - base);
     t->data = o;
     t->data_bytes = (size_t)len;
 out:
@@ -846,6 +848,9 @@ void onnx_free(struct onnx_model *m)
     for (size_t i = 0; i < im->owned_count; i++)
         free(im->owned[i]);
     free(im->owned);
+    for (size_t i = 0; i < im->map_count; i++)
+        munmap(im->maps[i].p, im->maps[i].n);
+    free(im->maps);
     if (im->proto)
         onnx__model_proto__free_unpacked(im->proto, &im->alloc);
     free(im);
@@ -920,8 +925,9 @@ static int parse_into(const void *buf, size_t size, const struct onnx_options *o
     m->tensors = calloc(n ? n : 1, sizeof *m->tensors);
     m->skipped = calloc(n ? n : 1, sizeof *m->skipped);
     im->owned = calloc(n ? n : 1, sizeof *im->owned);
+    im->maps = calloc(n ? n : 1, sizeof *im->maps);
     names = calloc(n ? n : 1, sizeof *names);
-    if (!m->tensors || !m->skipped || !im->owned || !names) {
+    if (!m->tensors || !m->skipped || !im->owned || !im->maps || !names) {
         rc = fmt_fail(c->err, c->err_size, FMT_E_NOMEM, "out of memory");
         goto out;
     }

@@ -152,7 +152,8 @@ struct onnx_model {
 };
 
 /* Parse the ONNX model buf[0..size). On success *out is a new onnx_model
- * (free with onnx_free()); it owns all its strings and tensor data (buf may
+ * (free with onnx_free()); it owns all its strings and tensor data, external
+ * data mapped from its files rather than read (buf may
  * be freed right away). On failure *out is NULL and FMT_E_INVALID,
  * FMT_E_UNSUPPORTED, FMT_E_NOMEM or FMT_E_IO (an external data file could
  * not be opened or read) is returned with a one-line message in err. opts

@@ -74,22 +74,30 @@ int cmd_export(int argc, char **argv)
     for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
         struct cnnz_tensor_info ti;
         cnnz_reader_tensor_info(r, i, &ti);
-        bufs[i] = malloc(ti.decoded_bytes ? (size_t)ti.decoded_bytes : 1);
-        if (!bufs[i]) {
-            cli_error("%s: tensor '%s': out of memory", in, ti.name);
-            rc = EXIT_ERR;
-            break;
+        /* Stored tensors are used in place from the mapped file, so exporting
+         * a model needs memory only for the ones that must be decoded. */
+        const void *data;
+        err = cnnz_reader_view(r, i, &data, &w);
+        if (err == CNNZ_E_UNSUPPORTED) {
+            bufs[i] = malloc(ti.decoded_bytes ? (size_t)ti.decoded_bytes : 1);
+            if (!bufs[i]) {
+                cli_error("%s: tensor '%s': out of memory", in, ti.name);
+                rc = EXIT_ERR;
+                break;
+            }
+            err = cnnz_reader_decode(r, i, bufs[i], (size_t)ti.decoded_bytes, &w);
+            data = bufs[i];
         }
-        if ((err = cnnz_reader_decode(r, i, bufs[i], (size_t)ti.decoded_bytes, &w))) {
+        if (err) {
             rc = cli_lib_error(in, r, &w, err);
             break;
         }
         t[i] = (struct safetensors_tensor){.name = ti.name, .name_len = ti.name_len, .dtype = ti.dtype,
-                                           .rank = ti.rank, .elements = ti.elements, .data = bufs[i],
+                                           .rank = ti.rank, .elements = ti.elements, .data = data,
                                            .data_bytes = (size_t)ti.decoded_bytes};
         memcpy(t[i].dims, ti.dims, ti.rank * sizeof *ti.dims);
         z[i] = (struct npz_tensor){.name = ti.name, .name_len = ti.name_len, .dtype = ti.dtype,
-                                   .rank = ti.rank, .elements = ti.elements, .data = bufs[i],
+                                   .rank = ti.rank, .elements = ti.elements, .data = data,
                                    .data_bytes = (size_t)ti.decoded_bytes};
         memcpy(z[i].dims, ti.dims, ti.rank * sizeof *ti.dims);
     }

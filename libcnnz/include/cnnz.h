@@ -76,7 +76,8 @@ extern "C" {
     X(BUFFER, 22, "destination buffer too small")                                       \
     X(NOTFOUND, 23, "no such tensor or metadata key")                                   \
     X(STATE, 24, "call not valid in the object's current state")                        \
-    X(INPUT, 25, "invalid input data")
+    X(INPUT, 25, "invalid input data")                                                  \
+    X(UNSUPPORTED, 26, "not supported for this tensor or reader")
 
 enum cnnz_error {
 #define CNNZ_X_ENUM(name, value, msg) CNNZ_E_##name = value,
@@ -259,6 +260,14 @@ CNNZ_API int cnnz_reader_find(const cnnz_reader *r, const char *name, size_t *in
  * content is unspecified. where may be NULL. */
 CNNZ_API int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
                                 struct cnnz_where *where);
+/* Use a tensor in place, without copying: *data points at its decoded bytes
+ * inside the file image (64-byte aligned, spec 4), valid until the reader is
+ * closed. Possible when the reader holds the file in memory (open_memory,
+ * open_path) and the tensor is `plain` with a `raw` stream; otherwise
+ * CNNZ_E_UNSUPPORTED (use cnnz_reader_decode). Checks everything
+ * cnnz_reader_decode checks. Thread-safe. */
+CNNZ_API int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **data,
+                              struct cnnz_where *where);
 /* Decode one stream of a tensor (e.g. the stored tfjs symbols) into dst
  * (dst_size >= decoded_bytes of that stream). Checks the coded checksum. */
 CNNZ_API int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned stream,

@@ -528,6 +528,29 @@ int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst
     return err;
 }
 
+int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **data, struct cnnz_where *w)
+{
+    if (!r || !data)
+        return cnnz__fail(w, CNNZ_E_ARG, "argument", -1, -1, -1);
+    if (index >= r->ntensors)
+        return cnnz__fail(w, CNNZ_E_NOTFOUND, "argument", -1, -1, -1);
+    const struct cnnz_tensor_info *ti = &r->tensors[index].info;
+    if (!r->src.mem || ti->repr != CNNZ_REPR_PLAIN ||
+        !cnnz__coder_get((unsigned)ti->streams[0].coder)->identity)
+        return cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", (int64_t)index, -1, -1);
+    struct decoded d;
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    for (uint64_t i = 0; !err && ti->dtype == CNNZ_DT_BOOL && i < ti->elements; i++)
+        if (d.data[0][i] > 1) /* spec 6.2, as the plain rebuild checks */
+            err = cnnz__fail(w, CNNZ_E_CORRUPT, "tensor", (int64_t)index, -1, -1);
+    streams_release(r, &d, ti->stream_count);
+    if (!err && cnnz__sum_bad(XXH64(d.data[0], (size_t)ti->decoded_bytes, 0), ti->decoded_xxh64))
+        err = cnnz__fail(w, CNNZ_E_CHECKSUM, "tensor", (int64_t)index, -1, -1);
+    if (!err)
+        *data = d.data[0];
+    return err;
+}
+
 int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned stream, void *dst,
                               size_t dst_size, struct cnnz_where *w)
 {

@@ -46,6 +46,7 @@ int main(void)
     srunner_add_suite(sr, suite_limits());
     srunner_add_suite(sr, suite_alloc());
     srunner_add_suite(sr, suite_open());
+    srunner_add_suite(sr, suite_view());
     srunner_add_suite(sr, suite_patch());
     srunner_add_suite(sr, suite_spec());
     srunner_run_all(sr, CK_NORMAL);

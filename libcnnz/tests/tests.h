@@ -27,6 +27,7 @@ Suite *suite_robust(void);
 Suite *suite_limits(void);
 Suite *suite_alloc(void);
 Suite *suite_open(void);
+Suite *suite_view(void);
 Suite *suite_patch(void);
 Suite *suite_spec(void);
 
