@@ -58,8 +58,9 @@ START_TEST(test_view_in_place)
     struct cnnz_tensor_info ti;
     ck_assert_int_eq(cnnz_reader_open_memory(&r, img, b.len, NULL), CNNZ_OK);
     ck_assert_int_eq(cnnz_reader_tensor_info(r, 0, &ti), CNNZ_OK);
+    uint64_t payload = ti.streams[0].offset; /* ti points into the reader: copy before close */
     cnnz_reader_close(r);
-    img[ti.streams[0].offset + 5] ^= 0x10;
+    img[payload + 5] ^= 0x10;
     ck_assert_int_eq(cnnz_reader_open_memory(&r, img, b.len, NULL), CNNZ_OK);
     ck_assert_int_eq(cnnz_reader_view(r, 0, &p, &w), CNNZ_E_CHECKSUM);
     ck_assert_int_eq(w.tensor, 0);
