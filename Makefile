@@ -317,7 +317,9 @@ ubsan: deps
 	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-ubsan CC=$(SAN_CC) \
 	    CFLAGS='-O1 -g $(UBSAN_FLAGS)' LDFLAGS='$(UBSAN_FLAGS)' SO_NO_UNDEF= test demo-check
 
-# libFuzzer for real: make fuzz [FUZZ_SECONDS=60]. New inputs go to
+# libFuzzer for real: make fuzz [FUZZ_SECONDS=60]. -DCNNZ_FUZZING makes the
+# library accept every checksum so the fuzzer reaches the parsing behind them
+# (that build is never installed). New inputs go to
 # build-fuzz/corpus/NAME (fuzz/corpus/NAME is read as seeds, never written);
 # crashes to build-fuzz/crash-NAME-*: copy them into fuzz/ to keep them.
 FUZZ_SECONDS ?= 60
@@ -326,7 +328,7 @@ FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-poin
 .PHONY: fuzz fuzz-run
 fuzz: deps
 	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
-	    CFLAGS='-O1 -g $(FUZZER_FLAGS)' LDFLAGS='-fsanitize=address,undefined' SO_NO_UNDEF= fuzz-run
+	    CFLAGS='-O1 -g -DCNNZ_FUZZING $(FUZZER_FLAGS)' LDFLAGS='-fsanitize=address,undefined' SO_NO_UNDEF= fuzz-run
 
 fuzz-run: $(FUZZ_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do \
@@ -334,6 +336,7 @@ fuzz-run: $(FUZZ_BINS)
 	    seeds=$$([ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n || true); \
 	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -rss_limit_mb=2048 -timeout=10 \
 	        -artifact_prefix=$(BUILD)/crash-$$n- $(BUILD)/corpus/$$n $$seeds; \
 	done
 
