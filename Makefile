@@ -286,8 +286,8 @@ corpus:
 # Sub-makes re-read the pkg-config flags after deps may have installed them.
 .PHONY: check
 check: deps
-	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory corpus
+	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory demo-check
 
 .PHONY: demo
