@@ -148,7 +148,12 @@ CNNZ_API const char *cnnz_role_name(int role);
 
 /* ----------------------------------------------------- coders (spec 7) */
 
-enum cnnz_coder { CNNZ_CODER_RAW = 0 };
+enum cnnz_coder {
+    CNNZ_CODER_RAW = 0,     /* the bytes as they are (spec 7.1) */
+    CNNZ_CODER_HUFFMAN = 1, /* canonical length-limited Huffman, interleaved streams (7.2) */
+    CNNZ_CODER_RANS = 2,    /* static order-0 rANS, interleaved lanes (7.3) */
+    CNNZ_CODER_CABAC = 3    /* context-adaptive binary arithmetic coding (7.4) */
+};
 CNNZ_API const char *cnnz_coder_name(int coder); /* NULL when unknown */
 /* coder id for a name, or -1 when unknown. */
 CNNZ_API int cnnz_coder_from_name(const char *name);

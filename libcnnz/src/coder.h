@@ -6,21 +6,38 @@
 
 #include "common.h"
 
+/* What an encoder is told about its input. The container stores none of it:
+ * a coder records what its decoder needs in its own params (spec 7). */
+struct cnnz__symfmt {
+    unsigned width; /* bytes per symbol, little-endian: 1, 2 or 4 */
+    uint64_t row;   /* symbols per innermost row (the last dimension); 0: not a tensor grid */
+    uint64_t group; /* symbols per outermost slice (elements / dims[0]); 0: none */
+};
+
 struct cnnz__coder {
     uint8_t id;
     const char *name;
     uint8_t version;     /* the newest version this library reads and writes */
     uint8_t align;       /* file alignment of its streams (spec 4) */
-    /* Validate params and lengths from a stream entry (version <= .version). */
+    /* Validate params and lengths from a stream entry (version <= .version).
+     * CNNZ_E_CODER when they break a rule of the coder's spec section. */
     int (*check)(unsigned version, const uint8_t *params, size_t params_len, uint64_t coded_len,
                  uint64_t decoded_len);
-    /* Decode exactly dst_len bytes. Never reads outside src or writes outside dst. */
-    int (*decode)(unsigned version, const uint8_t *params, size_t params_len, const uint8_t *src,
-                  size_t src_len, uint8_t *dst, size_t dst_len);
-    /* Encode src. Sets *coded (which may be src itself: nothing copied) and
-     * appends any params to params_out. Coded bytes that are not src live in out. */
-    int (*encode)(const uint8_t *src, size_t src_len, struct cnnz__buf *out,
-                  const uint8_t **coded, size_t *coded_len, struct cnnz__buf *params_out);
+    /* Decode exactly dst_len bytes from src_len coded bytes (check has passed).
+     * Never reads outside src or writes outside dst; CNNZ_E_CORRUPT for coded
+     * bytes the spec rejects, CNNZ_E_NOMEM when a scratch allocation fails.
+     * Reentrant: all state is on the stack or allocated from a. */
+    int (*decode)(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
+                  size_t params_len, const uint8_t *src, size_t src_len, uint8_t *dst,
+                  size_t dst_len);
+    /* Encode src (src_len a multiple of fmt->width). Sets *coded (which may be
+     * src itself: nothing copied) and appends its params to params_out. Coded
+     * bytes that are not src are appended to out. Deterministic.
+     * CNNZ_E_UNSUPPORTED when the coder cannot code this input (e.g. a width it
+     * does not model); the writer then uses another coder. */
+    int (*encode)(const struct cnnz__alloc *a, const struct cnnz__symfmt *fmt, const uint8_t *src,
+                  size_t src_len, struct cnnz__buf *out, const uint8_t **coded, size_t *coded_len,
+                  struct cnnz__buf *params_out);
     /* 1 when decoded bytes equal coded bytes, so a reader may use them in place. */
     uint8_t identity;
 };

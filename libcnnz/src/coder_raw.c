@@ -10,10 +10,10 @@ static int raw_check(unsigned version, const uint8_t *params, size_t params_len,
     return CNNZ_OK;
 }
 
-static int raw_decode(unsigned version, const uint8_t *params, size_t params_len,
+static int raw_decode(const struct cnnz__alloc *a, unsigned version, const uint8_t *params, size_t params_len,
                       const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
 {
-    (void)version, (void)params, (void)params_len;
+    (void)a, (void)version, (void)params, (void)params_len;
     if (src_len != dst_len)
         return CNNZ_E_CORRUPT;
     if (dst != src && dst_len)
@@ -21,10 +21,11 @@ static int raw_decode(unsigned version, const uint8_t *params, size_t params_len
     return CNNZ_OK;
 }
 
-static int raw_encode(const uint8_t *src, size_t src_len, struct cnnz__buf *out,
+static int raw_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *fmt,
+                      const uint8_t *src, size_t src_len, struct cnnz__buf *out,
                       const uint8_t **coded, size_t *coded_len, struct cnnz__buf *params_out)
 {
-    (void)out, (void)params_out;
+    (void)a, (void)fmt, (void)out, (void)params_out;
     *coded = src;
     *coded_len = src_len;
     return CNNZ_OK;

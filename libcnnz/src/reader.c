@@ -493,7 +493,7 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
             cnnz__free(&r->a, coded_buf);
             return cnnz__fail(w, CNNZ_E_NOMEM, "stream", t, (int32_t)k, -1);
         }
-        err = cd->decode((unsigned)s->coder_version, r->sparams[ti->streams - r->streams + k].params,
+        err = cd->decode(&r->a, (unsigned)s->coder_version, r->sparams[ti->streams - r->streams + k].params,
                          r->sparams[ti->streams - r->streams + k].len, coded,
                          (size_t)s->coded_bytes, out, (size_t)s->decoded_bytes);
         cnnz__free(&r->a, coded_buf);

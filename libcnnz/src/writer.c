@@ -274,7 +274,8 @@ int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, con
     w->coded.len = w->cparams.len = 0;
     const uint8_t *coded;
     size_t clen;
-    if ((err = cd->encode(data, size, &w->coded, &coded, &clen, &w->cparams)))
+    struct cnnz__symfmt fmt = {1, 0, 0};
+    if ((err = cd->encode(&w->a, &fmt, data, size, &w->coded, &coded, &clen, &w->cparams)))
         return err;
     if (w->cparams.len > UINT16_MAX)
         return CNNZ_E_CODER;
