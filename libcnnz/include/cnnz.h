@@ -138,7 +138,10 @@ CNNZ_API int cnnz_dtype_from_name(const char *name);
 enum cnnz_repr {
     CNNZ_REPR_PLAIN = 0,  /* one stream of elements in the tensor's dtype */
     CNNZ_REPR_AFFINE = 1, /* u8/u16 symbols q; f32 value = (f32)(q*scale + offset) */
-    CNNZ_REPR_WIDEN = 2   /* f16/bf16 values, widened exactly to the f32 tensor */
+    CNNZ_REPR_WIDEN = 2,  /* f16/bf16 values, widened exactly to the f32 tensor */
+    CNNZ_REPR_PLANES = 3, /* 4- and 8-byte elements split into a u16 high part + byte planes */
+    CNNZ_REPR_HAM = 4,    /* codebook + one index per element (the paper's HAM) */
+    CNNZ_REPR_SHAM = 5    /* codebook + per row block: zero runs and non-zero indices (sHAM) */
 };
 CNNZ_API const char *cnnz_repr_name(int repr); /* NULL when unknown */
 
@@ -148,6 +151,10 @@ CNNZ_API const char *cnnz_role_name(int role);
 
 /* ----------------------------------------------------- coders (spec 7) */
 
+/* CNNZ_CODER_AUTO in cnnz_tensor_desc.coder: the writer picks, per tensor,
+ * the smallest of the lossless layouts it knows (PLAIN may be stored as
+ * PLANES, HAM as SHAM) and per stream the smallest coder. Deterministic. */
+#define CNNZ_CODER_AUTO (-1)
 enum cnnz_coder {
     CNNZ_CODER_RAW = 0,     /* the bytes as they are (spec 7.1) */
     CNNZ_CODER_HUFFMAN = 1, /* canonical length-limited Huffman, interleaved streams (7.2) */
@@ -335,6 +342,7 @@ struct cnnz_sink {
 
 struct cnnz_writer_options {
     const struct cnnz_allocator *allocator; /* NULL: malloc/free */
+    unsigned threads; /* encoder threads for one tensor's streams; 0 or 1: the caller's */
 };
 
 CNNZ_API int cnnz_writer_open(cnnz_writer **out, const struct cnnz_sink *sink,
@@ -353,7 +361,12 @@ struct cnnz_tensor_desc {
     int symbol_dtype; /* AFFINE: CNNZ_DT_U8/U16; WIDEN: CNNZ_DT_F16/BF16 */
     double scale;     /* AFFINE */
     double offset;    /* AFFINE */
-    int coder;        /* CNNZ_CODER_* for every stream */
+    int coder;        /* CNNZ_CODER_* for every stream, or CNNZ_CODER_AUTO */
+    /* HAM, SHAM: codebook_size entries of dtype; data holds one index per
+     * element (symbol_dtype u8 or u16). SHAM needs one all-zero-bytes entry:
+     * the elements that index it are not stored. */
+    const void *codebook;
+    uint32_t codebook_size;
 };
 
 /* Encode and write one tensor. data holds the representation's input:
