@@ -146,7 +146,14 @@ enum cnnz_repr {
 CNNZ_API const char *cnnz_repr_name(int repr); /* NULL when unknown */
 
 /* Stream roles (spec 6.1). */
-enum cnnz_role { CNNZ_ROLE_VALUES = 0, CNNZ_ROLE_SYMBOLS = 1 };
+enum cnnz_role {
+    CNNZ_ROLE_VALUES = 0,   /* elements, little-endian */
+    CNNZ_ROLE_SYMBOLS = 1,  /* integer symbols (u8/u16), little-endian */
+    CNNZ_ROLE_HIGH = 2,     /* PLANES: the top two bytes of each element, u16 */
+    CNNZ_ROLE_PLANE = 3,    /* PLANES: one byte of each element */
+    CNNZ_ROLE_CODEBOOK = 4, /* HAM, SHAM: codebook entries in the tensor's dtype */
+    CNNZ_ROLE_RUNS = 5      /* SHAM: zero-run lengths before each stored element */
+};
 CNNZ_API const char *cnnz_role_name(int role);
 
 /* ----------------------------------------------------- coders (spec 7) */
@@ -253,6 +260,8 @@ struct cnnz_tensor_info {
     int symbol_dtype;   /* AFFINE: dtype of the symbols; WIDEN: stored dtype; else 0 */
     double scale;       /* AFFINE only */
     double offset;      /* AFFINE only */
+    uint32_t codebook_size; /* HAM, SHAM: codebook entries */
+    uint64_t block_rows;    /* SHAM: rows (of dims[0]) per block */
     unsigned stream_count;
     const struct cnnz_stream_info *streams;
     uint64_t coded_bytes; /* sum of the streams' coded bytes */
@@ -367,6 +376,7 @@ struct cnnz_tensor_desc {
      * the elements that index it are not stored. */
     const void *codebook;
     uint32_t codebook_size;
+    uint64_t block_rows; /* SHAM: rows of dims[0] per block; 0: the writer picks */
 };
 
 /* Encode and write one tensor. data holds the representation's input:

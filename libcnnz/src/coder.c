@@ -8,6 +8,16 @@ static const struct cnnz__coder *const coders[] = {
 };
 #define NCODERS (sizeof coders / sizeof coders[0])
 
+unsigned cnnz__coder_count(void)
+{
+    return (unsigned)NCODERS;
+}
+
+const struct cnnz__coder *cnnz__coder_at(unsigned i)
+{
+    return i < NCODERS ? coders[i] : NULL;
+}
+
 const struct cnnz__coder *cnnz__coder_get(unsigned id)
 {
     for (size_t i = 0; i < NCODERS; i++)

@@ -42,6 +42,10 @@ struct cnnz__coder {
     uint8_t identity;
 };
 
+/* The registry in id order: for i < cnnz__coder_count(). */
+CNNZ__INTERNAL unsigned cnnz__coder_count(void);
+CNNZ__INTERNAL const struct cnnz__coder *cnnz__coder_at(unsigned i);
+
 /* NULL when id is unknown. */
 CNNZ__INTERNAL const struct cnnz__coder *cnnz__coder_get(unsigned id);
 

@@ -99,10 +99,11 @@ static int parse_streams(cnnz_reader *r, struct cur *c, uint32_t t, const struct
         sp[k].len = plen;
 
         uint8_t role;
-        uint64_t dlen;
-        if (rep->stream(&tn->info, k, &role, &dlen))
+        uint64_t dlen, unit;
+        if (rep->stream(&tn->info, k, &role, &dlen, &unit))
             return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, (int32_t)k, at);
-        if (s->role != role || s->decoded_bytes != dlen)
+        if (s->role != role || (unit ? s->decoded_bytes > dlen || s->decoded_bytes % unit
+                                     : s->decoded_bytes != dlen))
             return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, (int32_t)k, at);
         const struct cnnz__coder *cd = cnnz__coder_get(e[1]);
         if (!cd || e[2] > cd->version)
@@ -158,6 +159,7 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_u
 
     at = (int64_t)c->file_off;
     const uint8_t *h = take(c, 20);
+    const int64_t at_h = at;
     if (!h)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
     ti->dtype = h[0];
@@ -176,8 +178,6 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_u
     const struct cnnz__repr *rep = cnnz__repr_get(h[2]);
     if (!rep)
         return cnnz__fail(w, CNNZ_E_REPR, "directory", t, -1, at + 2);
-    if (ti->stream_count != rep->stream_count)
-        return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, -1, at + 3);
     if (tn->section >= r->nsections || r->sections[tn->section].tag != CNNZ__TAG_TDAT ||
         r->sections[tn->section].referenced)
         return cnnz__fail(w, CNNZ_E_SECTION, "directory", t, -1, at + 4);
@@ -216,6 +216,8 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_u
     int err = rep->read(ti, params, r->reserved_ok);
     if (err)
         return cnnz__fail(w, err, "directory", t, -1, at + 2);
+    if (ti->stream_count != rep->count(ti))
+        return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, -1, at_h + 3);
 
     if (str_cap - *str_used < ti->stream_count)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, (int64_t)c->file_off);

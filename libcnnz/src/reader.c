@@ -432,7 +432,9 @@ int cnnz_reader_section_info(const cnnz_reader *r, size_t index, struct cnnz_sec
  * into the file where possible; otherwise buffers freed by streams_release. */
 struct decoded {
     const uint8_t *data[256];
+    uint64_t len[256];
     uint8_t *owned[256];
+    struct cnnz__streams view; /* what rebuild takes */
 };
 
 static void streams_release(const cnnz_reader *r, struct decoded *d, unsigned n)
@@ -450,6 +452,12 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
     const struct cnnz_tensor_info *ti = &tn->info;
     int64_t t = (int64_t)index;
     memset(d->owned, 0, sizeof d->owned);
+    d->view.data = d->data;
+    d->view.len = d->len;
+    for (unsigned k = 0; k < ti->stream_count; k++) {
+        d->data[k] = NULL;
+        d->len[k] = ti->streams[k].decoded_bytes;
+    }
     int err = cnnz__section_check(r, tn->section, w, t);
     if (err)
         return err;
@@ -518,7 +526,8 @@ int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst
     struct decoded d;
     int err = streams_decode(r, index, UINT32_MAX, &d, w);
     if (!err) {
-        err = cnnz__repr_get((unsigned)ti->repr)->rebuild(ti, d.data, 0, (size_t)ti->elements, dst);
+        err = cnnz__repr_get((unsigned)ti->repr)->rebuild(ti, &d.view, NULL, 0, (size_t)ti->elements,
+                                                          dst);
         if (err)
             cnnz__fail(w, err, "tensor", (int64_t)index, -1, -1);
     }
@@ -583,11 +592,12 @@ static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *
     }
     uint64_t chunk[8192];
     size_t es = cnnz_dtype_size(ti->dtype), per = sizeof chunk / es;
+    struct cnnz__cursor cur = {0};
     XXH64_state_t st;
     XXH64_reset(&st, 0);
     for (uint64_t first = 0; first < ti->elements && !err; first += per) {
         size_t n = ti->elements - first < per ? (size_t)(ti->elements - first) : per;
-        err = rep->rebuild(ti, d.data, first, n, (uint8_t *)chunk);
+        err = rep->rebuild(ti, &d.view, &cur, first, n, (uint8_t *)chunk);
         if (err)
             cnnz__fail(w, err, "tensor", (int64_t)index, -1, -1);
         else

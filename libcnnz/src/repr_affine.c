@@ -36,9 +36,10 @@ static void affine_write(const struct cnnz_tensor_info *ti, uint8_t *p)
 }
 
 static int affine_stream(const struct cnnz_tensor_info *ti, unsigned k, uint8_t *role,
-                         uint64_t *decoded_len)
+                         uint64_t *decoded_len, uint64_t *unit)
 {
     (void)k;
+    *unit = 0;
     *role = CNNZ_ROLE_SYMBOLS;
     return cnnz__mul64(ti->elements, cnnz_dtype_size(ti->symbol_dtype), decoded_len);
 }
@@ -72,22 +73,23 @@ static int rebuild_i32(const struct cnnz_tensor_info *ti, const uint8_t *s, uint
     return CNNZ_OK;
 }
 
-static int affine_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const *streams,
-                          uint64_t first, size_t count, uint8_t *dst)
+static int affine_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                   struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
 {
+    (void)cur;
     if (ti->dtype == CNNZ_DT_I32)
-        return rebuild_i32(ti, streams[0], first, count, dst);
+        return rebuild_i32(ti, ss->data[0], first, count, dst);
     const double scale = ti->scale, offset = ti->offset;
     if (ti->symbol_dtype == CNNZ_DT_U8) {
         /* 256 possible values: a table makes the loop a lookup. */
         float lut[256];
         for (unsigned q = 0; q < 256; q++)
             lut[q] = (float)((double)q * scale + offset);
-        const uint8_t *s = streams[0] + first;
+        const uint8_t *s = ss->data[0] + first;
         for (size_t i = 0; i < count; i++)
             put_f32(dst + 4 * i, lut[s[i]]);
     } else {
-        const uint8_t *s = streams[0] + 2 * first;
+        const uint8_t *s = ss->data[0] + 2 * first;
         for (size_t i = 0; i < count; i++)
             put_f32(dst + 4 * i, (float)((double)cnnz__le16(s + 2 * i) * scale + offset));
     }
@@ -97,11 +99,12 @@ static int affine_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *cons
 const struct cnnz__repr cnnz__repr_affine = {
     .id = CNNZ_REPR_AFFINE,
     .name = "affine",
-    .stream_count = 1,
+    .count = cnnz__repr_one,
     .params_len = 24,
     .read = affine_read,
     .write = affine_write,
     .check = affine_check,
     .stream = affine_stream,
     .rebuild = affine_rebuild,
+    .split = cnnz__split_one,
 };

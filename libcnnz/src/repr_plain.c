@@ -20,18 +20,20 @@ static void plain_write(const struct cnnz_tensor_info *ti, uint8_t *params)
 }
 
 static int plain_stream(const struct cnnz_tensor_info *ti, unsigned k, uint8_t *role,
-                        uint64_t *decoded_len)
+                        uint64_t *decoded_len, uint64_t *unit)
 {
     (void)k;
+    *unit = 0;
     *role = CNNZ_ROLE_VALUES;
     return cnnz__mul64(ti->elements, cnnz_dtype_size(ti->dtype), decoded_len);
 }
 
-static int plain_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const *streams,
-                         uint64_t first, size_t count, uint8_t *dst)
+static int plain_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                   struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
 {
+    (void)cur;
     size_t es = cnnz_dtype_size(ti->dtype);
-    const uint8_t *src = streams[0] + first * es;
+    const uint8_t *src = ss->data[0] + first * es;
     if (ti->dtype == CNNZ_DT_BOOL) /* spec 6.2: only 0 and 1 are booleans */
         for (size_t i = 0; i < count; i++)
             if (src[i] > 1)
@@ -44,11 +46,12 @@ static int plain_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const
 const struct cnnz__repr cnnz__repr_plain = {
     .id = CNNZ_REPR_PLAIN,
     .name = "plain",
-    .stream_count = 1,
+    .count = cnnz__repr_one,
     .params_len = 0,
     .read = plain_read,
     .write = plain_write,
     .check = plain_check,
     .stream = plain_stream,
     .rebuild = plain_rebuild,
+    .split = cnnz__split_one,
 };

@@ -26,17 +26,19 @@ static void widen_write(const struct cnnz_tensor_info *ti, uint8_t *p)
 }
 
 static int widen_stream(const struct cnnz_tensor_info *ti, unsigned k, uint8_t *role,
-                        uint64_t *decoded_len)
+                        uint64_t *decoded_len, uint64_t *unit)
 {
     (void)k;
+    *unit = 0;
     *role = CNNZ_ROLE_VALUES;
     return cnnz__mul64(ti->elements, 2, decoded_len);
 }
 
-static int widen_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const *streams,
-                         uint64_t first, size_t count, uint8_t *dst)
+static int widen_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                   struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
 {
-    const uint8_t *s = streams[0] + 2 * first;
+    (void)cur;
+    const uint8_t *s = ss->data[0] + 2 * first;
     int bf = ti->symbol_dtype == CNNZ_DT_BF16;
     for (size_t i = 0; i < count; i++) {
         uint16_t h = cnnz__le16(s + 2 * i);
@@ -51,11 +53,12 @@ static int widen_rebuild(const struct cnnz_tensor_info *ti, const uint8_t *const
 const struct cnnz__repr cnnz__repr_widen = {
     .id = CNNZ_REPR_WIDEN,
     .name = "widen",
-    .stream_count = 1,
+    .count = cnnz__repr_one,
     .params_len = 8,
     .read = widen_read,
     .write = widen_write,
     .check = widen_check,
     .stream = widen_stream,
     .rebuild = widen_rebuild,
+    .split = cnnz__split_one,
 };

@@ -3,9 +3,8 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
 
-#include "coder.h"
+#include "encode.h"
 #include "format.h"
-#include "repr.h"
 
 /* A set of byte strings (tensor names, metadata keys) for duplicate checks. */
 struct nameset {
@@ -30,7 +29,7 @@ struct cnnz_writer {
     struct cnnz__buf meta;     /* metadata entries (spec 5.4) */
     uint32_t nmeta;
     struct nameset names, keys;
-    struct cnnz__buf coded, cparams; /* scratch for one stream's coder output */
+    unsigned threads;
 };
 
 static const uint8_t zeros[64];
@@ -140,7 +139,8 @@ int cnnz_writer_open(cnnz_writer **out, const struct cnnz_sink *sink,
     memset(w, 0, sizeof *w);
     w->a = a;
     w->sink = *sink;
-    w->sections.a = w->tensors.a = w->meta.a = w->coded.a = w->cparams.a = &w->a;
+    w->sections.a = w->tensors.a = w->meta.a = &w->a;
+    w->threads = opts ? opts->threads : 0;
     w->names.blob.a = w->keys.blob.a = &w->a;
 
     uint8_t h[CNNZ__HEADER_SIZE] = {0};
@@ -170,9 +170,95 @@ int cnnz_writer_open_file(cnnz_writer **out, FILE *f, const struct cnnz_writer_o
     return cnnz_writer_open(out, &s, opts);
 }
 
+/* Directory entry and TDAT section of an encoded tensor (spec 4, 5.3). */
+static int emit(cnnz_writer *w, const struct cnnz__enc_tensor *e, const struct cnnz_tensor_desc *d,
+                size_t nl)
+{
+    const struct cnnz_tensor_info *ti = &e->ti;
+    /* Directory entry first (memory only), so a failure leaves the file untouched. */
+    uint64_t sec_off = w->pos, body = sec_off + CNNZ__SECTION_HEADER_SIZE, p = body;
+    uint64_t soff[255];
+    for (unsigned k = 0; k < e->n; k++) {
+        if (cnnz__align64(p, e->s[k].align, &soff[k]) ||
+            cnnz__add64(soff[k], e->s[k].coded_len, &p))
+            return CNNZ_E_FORMAT_LIMIT;
+    }
+    uint64_t body_len = p - body;
+    size_t mark_t = w->tensors.len, mark_s = w->sections.len;
+    uint8_t b[24], se[CNNZ__SECTION_ENTRY_SIZE];
+    cnnz__put16(b, (uint16_t)nl);
+    int err = cnnz__buf_append(&w->tensors, b, 2);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, d->name, nl);
+    memset(b, 0, sizeof b);
+    b[0] = (uint8_t)ti->dtype;
+    b[1] = (uint8_t)ti->rank;
+    b[2] = e->rep->id;
+    b[3] = (uint8_t)e->n;
+    cnnz__put32(b + 4, w->nsections);
+    cnnz__put64(b + 12, e->decoded_xxh64);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, b, 20);
+    for (unsigned i = 0; i < ti->rank && !err; i++) {
+        cnnz__put64(b, d->dims[i]);
+        err = cnnz__buf_append(&w->tensors, b, 8);
+    }
+    uint8_t params[CNNZ__MAX_REPR_PARAMS + 2];
+    cnnz__put16(params, e->rep->params_len);
+    e->rep->write(ti, params + 2);
+    if (!err)
+        err = cnnz__buf_append(&w->tensors, params, 2u + e->rep->params_len);
+    for (unsigned k = 0; k < e->n && !err; k++) {
+        const struct cnnz__enc_stream *s = &e->s[k];
+        b[0] = s->role;
+        b[1] = s->coder;
+        b[2] = s->version;
+        b[3] = 0;
+        cnnz__put16(b + 4, (uint16_t)s->params.len);
+        err = cnnz__buf_append(&w->tensors, b, 6);
+        if (!err)
+            err = cnnz__buf_append(&w->tensors, s->params.data, s->params.len);
+        cnnz__put64(b, soff[k]);
+        cnnz__put64(b + 8, s->coded_len);
+        cnnz__put64(b + 16, s->decoded_len);
+        if (!err)
+            err = cnnz__buf_append(&w->tensors, b, 24);
+        cnnz__put64(b, XXH64(s->coded_len ? s->coded : (const uint8_t *)"", s->coded_len, 0));
+        if (!err)
+            err = cnnz__buf_append(&w->tensors, b, 8);
+    }
+    cnnz__put64(se, sec_off);
+    cnnz__put64(se + 8, body_len);
+    cnnz__put32(se + 16, CNNZ__TAG_TDAT);
+    cnnz__put32(se + 20, CNNZ__SECTION_FLAG_CRITICAL);
+    if (!err)
+        err = cnnz__buf_append(&w->sections, se, sizeof se);
+    if (!err)
+        err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl);
+    if (err) { /* nothing written: the caller may retry */
+        w->tensors.len = mark_t;
+        w->sections.len = mark_s;
+        return err;
+    }
+    w->ntensors++;
+    w->nsections++;
+
+    /* The TDAT section (spec 4). */
+    uint8_t sh[CNNZ__SECTION_HEADER_SIZE];
+    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, body_len);
+    err = sink_write(w, sh, sizeof sh);
+    for (unsigned k = 0; k < e->n && !err; k++) {
+        err = sink_zeros(w, soff[k] - w->pos);
+        if (!err && e->s[k].coded_len)
+            err = sink_write(w, e->s[k].coded, e->s[k].coded_len);
+    }
+    if (!err)
+        err = pad_to(w, CNNZ__SECTION_ALIGN);
+    return fatal(w, err);
+}
+
 /* Check desc and fill ti as a reader would see it. */
-static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct cnnz_tensor_info *ti,
-                    const struct cnnz__repr **rep, const struct cnnz__coder **cd)
+static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct cnnz_tensor_info *ti)
 {
     if (!d->name || (d->rank && !d->dims))
         return CNNZ_E_ARG;
@@ -200,42 +286,29 @@ static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct c
     ti->elements = n;
     if (cnnz__mul64(n, es, &ti->decoded_bytes) || ti->decoded_bytes > CNNZ_MAX_TENSOR_BYTES)
         return CNNZ_E_SHAPE;
-    *rep = d->repr < 0 ? NULL : cnnz__repr_get((unsigned)d->repr);
-    if (!*rep)
+    const struct cnnz__repr *rep = d->repr < 0 ? NULL : cnnz__repr_get((unsigned)d->repr);
+    if (!rep)
         return CNNZ_E_REPR;
-    *cd = d->coder < 0 ? NULL : cnnz__coder_get((unsigned)d->coder);
-    if (!*cd)
+    if (d->coder != CNNZ_CODER_AUTO && (d->coder < 0 || !cnnz__coder_get((unsigned)d->coder)))
         return CNNZ_E_CODER;
     ti->repr = d->repr;
     ti->symbol_dtype = d->symbol_dtype;
     ti->scale = d->scale;
     ti->offset = d->offset;
-    ti->stream_count = (*rep)->stream_count;
-    int err = (*rep)->check(ti);
+    ti->codebook_size = d->codebook_size;
+    ti->block_rows = d->block_rows;
+    if (d->repr == CNNZ_REPR_SHAM && !d->block_rows)
+        ti->block_rows = 1; /* checked now; the encoder picks the real value */
+    if (d->repr == CNNZ_REPR_HAM || d->repr == CNNZ_REPR_SHAM) {
+        if (!d->codebook)
+            return CNNZ_E_ARG;
+    }
+    int err = rep->check(ti);
     if (err)
         return err;
+    ti->block_rows = d->block_rows;
     *name_len = nl;
     return CNNZ_OK;
-}
-
-/* XXH64 of the decoded tensor, rebuilt chunk by chunk from its one stream. */
-static uint64_t decoded_hash(const struct cnnz__repr *rep, const struct cnnz_tensor_info *ti,
-                             const uint8_t *stream, int *err)
-{
-    if (rep == &cnnz__repr_plain) /* the stream is the tensor */
-        return XXH64(stream, (size_t)ti->decoded_bytes, 0);
-    uint64_t chunk[4096];
-    size_t es = cnnz_dtype_size(ti->dtype), per = sizeof chunk / es;
-    const uint8_t *const streams[1] = {stream};
-    XXH64_state_t st;
-    XXH64_reset(&st, 0);
-    for (uint64_t first = 0; first < ti->elements; first += per) {
-        size_t n = ti->elements - first < per ? (size_t)(ti->elements - first) : per;
-        if ((*err = rep->rebuild(ti, streams, first, n, (uint8_t *)chunk)))
-            return 0;
-        XXH64_update(&st, chunk, n * es);
-    }
-    return XXH64_digest(&st);
 }
 
 int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, const void *data,
@@ -248,113 +321,32 @@ int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *d, con
     if (w->ntensors >= CNNZ_MAX_TENSORS)
         return CNNZ_E_FORMAT_LIMIT;
     struct cnnz_tensor_info ti;
-    const struct cnnz__repr *rep;
-    const struct cnnz__coder *cd;
     size_t nl;
-    int err = describe(d, &nl, &ti, &rep, &cd);
+    int err = describe(d, &nl, &ti);
     if (err)
         return err;
-    /* Every representation of this version has one stream, and its input is
-     * that stream's decoded bytes. */
-    uint8_t role;
-    uint64_t dlen;
-    if (rep->stream(&ti, 0, &role, &dlen) || dlen != size)
-        return CNNZ_E_ARG;
+    if (ns_contains(&w->names, (const uint8_t *)d->name, nl))
+        return CNNZ_E_DUPLICATE;
     if (!data)
         data = zeros; /* size is 0 */
-    if (ti.dtype == CNNZ_DT_BOOL && rep == &cnnz__repr_plain) {
+    if (ti.dtype == CNNZ_DT_BOOL && ti.repr == CNNZ_REPR_PLAIN) {
         const uint8_t *b = data;
         for (size_t i = 0; i < size; i++)
             if (b[i] > 1)
                 return CNNZ_E_INPUT;
     }
-    uint64_t dhash = decoded_hash(rep, &ti, data, &err);
-    if (err) /* data no decoder could rebuild (e.g. an affine i32 out of range) */
-        return err == CNNZ_E_CORRUPT ? CNNZ_E_INPUT : err;
-    w->coded.len = w->cparams.len = 0;
-    const uint8_t *coded;
-    size_t clen;
-    struct cnnz__symfmt fmt = {1, 0, 0};
-    if ((err = cd->encode(&w->a, &fmt, data, size, &w->coded, &coded, &clen, &w->cparams)))
-        return err;
-    if (w->cparams.len > UINT16_MAX)
-        return CNNZ_E_CODER;
-    if (ns_contains(&w->names, (const uint8_t *)d->name, nl))
-        return CNNZ_E_DUPLICATE;
-
-    /* Directory entry first (memory only), so a failure leaves the file untouched. */
-    uint64_t sec_off = w->pos, body = sec_off + CNNZ__SECTION_HEADER_SIZE, soff;
-    if (cnnz__align64(body, cd->align, &soff))
-        return CNNZ_E_FORMAT_LIMIT;
-    uint64_t body_len = soff - body + clen;
-    size_t mark_t = w->tensors.len, mark_s = w->sections.len;
-    uint8_t e[24], se[CNNZ__SECTION_ENTRY_SIZE];
-    cnnz__put16(e, (uint16_t)nl);
-    err = cnnz__buf_append(&w->tensors, e, 2);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, d->name, nl);
-    memset(e, 0, sizeof e);
-    e[0] = (uint8_t)ti.dtype;
-    e[1] = (uint8_t)ti.rank;
-    e[2] = rep->id;
-    e[3] = rep->stream_count;
-    cnnz__put32(e + 4, w->nsections);
-    cnnz__put64(e + 12, dhash);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, e, 20);
-    for (unsigned i = 0; i < ti.rank && !err; i++) {
-        cnnz__put64(e, d->dims[i]);
-        err = cnnz__buf_append(&w->tensors, e, 8);
+    if (ti.dtype == CNNZ_DT_BOOL && d->codebook) {
+        const uint8_t *b = d->codebook;
+        for (size_t i = 0; i < d->codebook_size; i++)
+            if (b[i] > 1)
+                return CNNZ_E_INPUT;
     }
-    uint8_t params[CNNZ__MAX_REPR_PARAMS + 2];
-    cnnz__put16(params, rep->params_len);
-    rep->write(&ti, params + 2);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, params, 2u + rep->params_len);
-    e[0] = role;
-    e[1] = cd->id;
-    e[2] = cd->version;
-    e[3] = 0;
-    cnnz__put16(e + 4, (uint16_t)w->cparams.len);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, e, 6);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, w->cparams.data, w->cparams.len);
-    cnnz__put64(e, soff);
-    cnnz__put64(e + 8, clen);
-    cnnz__put64(e + 16, dlen);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, e, 24);
-    cnnz__put64(e, XXH64(coded, clen, 0));
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, e, 8);
-    cnnz__put64(se, sec_off);
-    cnnz__put64(se + 8, body_len);
-    cnnz__put32(se + 16, CNNZ__TAG_TDAT);
-    cnnz__put32(se + 20, CNNZ__SECTION_FLAG_CRITICAL);
-    if (!err)
-        err = cnnz__buf_append(&w->sections, se, sizeof se);
-    if (!err)
-        err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl);
-    if (err) { /* nothing written: the caller may retry */
-        w->tensors.len = mark_t;
-        w->sections.len = mark_s;
+    struct cnnz__enc_tensor *e;
+    if ((err = cnnz__encode_tensor(&w->a, &ti, d->coder, data, size, d->codebook, w->threads, &e)))
         return err;
-    }
-    w->ntensors++;
-    w->nsections++;
-
-    /* The TDAT section (spec 4). */
-    uint8_t sh[CNNZ__SECTION_HEADER_SIZE];
-    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, body_len);
-    err = sink_write(w, sh, sizeof sh);
-    if (!err)
-        err = sink_zeros(w, soff - body);
-    if (!err)
-        err = sink_write(w, coded, clen);
-    if (!err)
-        err = pad_to(w, CNNZ__SECTION_ALIGN);
-    return fatal(w, err);
+    err = emit(w, e, d, nl);
+    cnnz__enc_free(&w->a, e);
+    return err;
 }
 
 static int meta_add(cnnz_writer *w, const char *key, int type, const void *v, size_t n)
@@ -501,8 +493,6 @@ void cnnz_writer_free(cnnz_writer *w)
     cnnz__buf_free(&w->sections);
     cnnz__buf_free(&w->tensors);
     cnnz__buf_free(&w->meta);
-    cnnz__buf_free(&w->coded);
-    cnnz__buf_free(&w->cparams);
     ns_free(&a, &w->names);
     ns_free(&a, &w->keys);
     cnnz__free(&a, w);

@@ -207,7 +207,7 @@ static void failing_writer(const struct model *m, int retry)
             test_alloc_init(&ta, k);
             ta.fail_all_after = sticky;
             struct cnnz_allocator h = test_alloc_hooks(&ta);
-            struct cnnz_writer_options wo = {&h};
+            struct cnnz_writer_options wo = {.allocator = &h};
             struct membuf b;
             membuf_init(&b);
             struct cnnz_sink s = membuf_sink(&b);

@@ -101,15 +101,22 @@ START_TEST(test_repr_role_coder_tables)
     ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_PLAIN), "plain");
     ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_AFFINE), "affine");
     ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_WIDEN), "widen");
-    ck_assert_ptr_null(cnnz_repr_name(3));
+    ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_PLANES), "planes");
+    ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_HAM), "ham");
+    ck_assert_str_eq(cnnz_repr_name(CNNZ_REPR_SHAM), "sham");
+    ck_assert_ptr_null(cnnz_repr_name(6));
     ck_assert_ptr_null(cnnz_repr_name(-1));
     ck_assert_ptr_null(cnnz_repr_name(255));
     ck_assert_ptr_null(cnnz_repr_name(INT_MAX));
 
     ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_VALUES), "values");
     ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_SYMBOLS), "symbols");
+    ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_HIGH), "high");
+    ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_PLANE), "plane");
+    ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_CODEBOOK), "codebook");
+    ck_assert_str_eq(cnnz_role_name(CNNZ_ROLE_RUNS), "runs");
     /* unknown roles: must not crash; NULL like the other tables */
-    ck_assert_ptr_null(cnnz_role_name(2));
+    ck_assert_ptr_null(cnnz_role_name(6));
     ck_assert_ptr_null(cnnz_role_name(-1));
     ck_assert_ptr_null(cnnz_role_name(INT_MIN));
 

@@ -263,8 +263,8 @@ START_TEST(test_streaming_writes)
     uint8_t data[4000];
     rng_bytes(&r, data, sizeof data);
     uint64_t dims[1] = {sizeof data};
-    struct cnnz_tensor_desc d = {"a", 0, CNNZ_DT_U8, 1, dims, CNNZ_REPR_PLAIN, 0, 0, 0,
-                                 CNNZ_CODER_RAW};
+    struct cnnz_tensor_desc d = {.name = "a", .dtype = CNNZ_DT_U8, .rank = 1, .dims = dims,
+                                 .repr = CNNZ_REPR_PLAIN, .coder = CNNZ_CODER_RAW};
     ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, data, sizeof data), 0);
     ck_assert_uint_ge(b.len, 64 + 16 + sizeof data);
     ck_assert(contains(b.data, b.len, data, sizeof data));
@@ -378,7 +378,7 @@ START_TEST(test_failing_sink)
         struct test_alloc ta;
         test_alloc_init(&ta, -1);
         struct cnnz_allocator h = test_alloc_hooks(&ta);
-        struct cnnz_writer_options wo = {&h};
+        struct cnnz_writer_options wo = {.allocator = &h};
         w = NULL;
         int err = cnnz_writer_open(&w, &s, &wo);
         if (err == 0) {
@@ -411,7 +411,7 @@ START_TEST(test_deterministic_across_allocators)
     struct test_alloc ta;
     test_alloc_init(&ta, -1);
     struct cnnz_allocator h = test_alloc_hooks(&ta);
-    struct cnnz_writer_options wo = {&h};
+    struct cnnz_writer_options wo = {.allocator = &h};
     cnnz_writer *w;
     ck_assert_int_eq(cnnz_writer_open(&w, &s, &wo), 0);
     ck_assert_int_eq(model_write_with(&m, w), 0);

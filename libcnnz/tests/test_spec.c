@@ -760,7 +760,7 @@ START_TEST(test_tensor_entries)
         fx_build(&x);
         expect_open(&x, CNNZ_E_FORMAT_LIMIT, 0, "rank over 32");
     }
-    static const uint8_t bad_repr[] = {3, 4, 255};
+    static const uint8_t bad_repr[] = {6, 7, 255};
     for (size_t i = 0; i < sizeof bad_repr; i++) {
         fx_reset(&x);
         x.f.t[T_CONV].repr = bad_repr[i];

@@ -316,8 +316,8 @@ START_TEST(test_bad_types)
         expect_add(&f, &d, data, 4, CNNZ_E_REPR, "unknown repr");
     }
     d.repr = CNNZ_REPR_PLAIN;
-    for (int c = -1; c < 300; c++) {
-        if (c >= 0 && cnnz_coder_name(c))
+    for (int c = -2; c < 300; c++) {
+        if (c == CNNZ_CODER_AUTO || (c >= 0 && cnnz_coder_name(c)))
             continue;
         d.coder = c;
         expect_add(&f, &d, data, 4, CNNZ_E_CODER, "unknown coder");
@@ -427,7 +427,7 @@ START_TEST(test_open_args)
     struct test_alloc ta;
     test_alloc_init(&ta, -1);
     struct cnnz_allocator h = test_alloc_hooks(&ta);
-    struct cnnz_writer_options o = {&h};
+    struct cnnz_writer_options o = {.allocator = &h};
     ck_assert_int_eq(cnnz_writer_open(&w, &s, &o), 0);
     uint8_t data[4] = {0};
     uint64_t d4[1] = {4};
