@@ -298,7 +298,7 @@ static int describe(const struct cnnz_tensor_desc *d, size_t *name_len, struct c
     ti->codebook_size = d->codebook_size;
     ti->block_rows = d->block_rows;
     if (d->repr == CNNZ_REPR_SHAM && !d->block_rows)
-        ti->block_rows = 1; /* checked now; the encoder picks the real value */
+        ti->block_rows = UINT64_MAX; /* one block for the check; the encoder picks */
     if (d->repr == CNNZ_REPR_HAM || d->repr == CNNZ_REPR_SHAM) {
         if (!d->codebook)
             return CNNZ_E_ARG;

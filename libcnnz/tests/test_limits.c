@@ -25,8 +25,6 @@ static void measure(const struct model *m, const uint8_t *img, size_t n, struct 
             nd->rank = t->rank;
         if (t->expect_size > nd->tensor_bytes)
             nd->tensor_bytes = t->expect_size;
-        if (t->input_size > nd->stream_bytes)
-            nd->stream_bytes = t->input_size;
     }
     for (size_t i = 0; i < m->nm; i++)
         if (strlen(m->m[i].key) > nd->name_bytes)
@@ -34,6 +32,15 @@ static void measure(const struct model *m, const uint8_t *img, size_t n, struct 
     struct xs_file f;
     xs_parse(&f, img, n);
     nd->dir_bytes = get64(img + f.tdir_offset + 8);
+    /* the stream limit bounds decoded and coded bytes of every stream */
+    for (size_t i = 0; i < f.nt; i++)
+        for (unsigned k = 0; k < f.t[i].stream_count; k++) {
+            const struct xs_stream *s = &f.t[i].s[k];
+            if (s->decoded_len > nd->stream_bytes)
+                nd->stream_bytes = s->decoded_len;
+            if (s->data_len > nd->stream_bytes)
+                nd->stream_bytes = s->data_len;
+        }
     long mi = xs_find_section(&f, "META");
     nd->meta_bytes = mi >= 0 ? f.sec[mi].body_len : 0;
     xs_free(&f);

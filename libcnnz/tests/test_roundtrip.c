@@ -44,23 +44,31 @@ START_TEST(test_every_repr_dtype_coder)
     } combos[] = {
         {CNNZ_REPR_AFFINE, CNNZ_DT_F32, CNNZ_DT_U8},  {CNNZ_REPR_AFFINE, CNNZ_DT_F32, CNNZ_DT_U16},
         {CNNZ_REPR_WIDEN, CNNZ_DT_F32, CNNZ_DT_F16},  {CNNZ_REPR_WIDEN, CNNZ_DT_F32, CNNZ_DT_BF16},
+        {CNNZ_REPR_PLANES, CNNZ_DT_F32, 0},           {CNNZ_REPR_PLANES, CNNZ_DT_I32, 0},
+        {CNNZ_REPR_PLANES, CNNZ_DT_F64, 0},           {CNNZ_REPR_PLANES, CNNZ_DT_U64, 0},
+        {CNNZ_REPR_HAM, CNNZ_DT_F32, CNNZ_DT_U8},     {CNNZ_REPR_HAM, CNNZ_DT_F16, CNNZ_DT_U16},
+        {CNNZ_REPR_HAM, CNNZ_DT_BOOL, CNNZ_DT_U8},    {CNNZ_REPR_HAM, CNNZ_DT_F64, CNNZ_DT_U16},
+        {CNNZ_REPR_SHAM, CNNZ_DT_F32, CNNZ_DT_U8},    {CNNZ_REPR_SHAM, CNNZ_DT_I8, CNNZ_DT_U16},
+        {CNNZ_REPR_SHAM, CNNZ_DT_BOOL, CNNZ_DT_U8},   {CNNZ_REPR_SHAM, CNNZ_DT_U64, CNNZ_DT_U8},
     };
+    const int ncombos = (int)(sizeof combos / sizeof combos[0]);
     static const uint64_t shapes[][3] = {{0, 0, 0}, {1, 1, 0}, {1, 0, 0}, {1, 97, 0},
                                          {2, 5, 13}, {2, 0, 9}, {2, 1000, 1}, {3, 3, 0}};
     struct model m;
     model_init(&m);
     int k = 0;
-    for (int coder = 0; coder < 256; coder++) {
-        if (!cnnz_coder_name(coder))
+    for (int coder = CNNZ_CODER_AUTO; coder < 256; coder++) {
+        if (coder != CNNZ_CODER_AUTO && !cnnz_coder_name(coder))
             continue;
-        for (int c = -13; c < 4; c++) {
+        for (int c = -13; c < ncombos; c++) {
             int repr = c < 0 ? CNNZ_REPR_PLAIN : combos[c].repr;
             int dtype = c < 0 ? -c : combos[c].dtype;
             int symdt = c < 0 ? 0 : combos[c].symdt;
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
                 uint64_t dims[3] = {shapes[s][1], shapes[s][2], 4};
                 char name[64];
-                snprintf(name, sizeof name, "%s/%s/%s/%d", cnnz_coder_name(coder),
+                snprintf(name, sizeof name, "%s/%s/%s/%d",
+                         coder == CNNZ_CODER_AUTO ? "auto" : cnnz_coder_name(coder),
                          cnnz_repr_name(repr), cnnz_dtype_name(dtype), k++);
                 struct ttensor *t = model_add(&m, &r, name, 0, dtype, repr, symdt,
                                               (unsigned)shapes[s][0], dims, NULL);
@@ -72,6 +80,65 @@ START_TEST(test_every_repr_dtype_coder)
     uint8_t *img = model_file(&m, &n);
     model_check_image(&m, img, n);
     free(img);
+    model_free(&m);
+}
+END_TEST
+
+/* sHAM blocks (spec 6.7): explicit block sizes up to the 127-block limit,
+ * tensors big enough that verify rebuilds them in many chunks (the cursor),
+ * and a block count over the limit rejected by the writer. */
+START_TEST(test_sham_blocks)
+{
+    struct rng r;
+    rng_init(&r, __func__);
+    struct model m;
+    model_init(&m);
+    static const struct {
+        uint64_t rows, cols, block_rows;
+    } cases[] = {{100, 7, 1}, {127, 3, 1}, {5, 1, 2}, {300, 1000, 7}, {1000, 300, 0},
+                 {1, 200000, 1}, {9, 9, 100}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int coder = CNNZ_CODER_AUTO; coder < 256; coder++) {
+            if (coder != CNNZ_CODER_AUTO && !cnnz_coder_name(coder))
+                continue;
+            char name[64];
+            snprintf(name, sizeof name, "sham/%zu/%d", i, coder);
+            uint64_t dims[2] = {cases[i].rows, cases[i].cols};
+            struct ttensor *t = model_add(&m, &r, name, 0, CNNZ_DT_F32, CNNZ_REPR_SHAM,
+                                          CNNZ_DT_U8, 2, dims, NULL);
+            t->block_rows = cases[i].block_rows;
+            t->coder = coder;
+        }
+    }
+    size_t n;
+    uint8_t *img = model_file(&m, &n);
+    model_check_image(&m, img, n);
+    cnnz_reader *rd = NULL;
+    ck_assert_int_eq(cnnz_reader_open_memory(&rd, img, n, NULL), 0);
+    ck_assert_int_eq(cnnz_reader_verify(rd, NULL), 0);
+    struct cnnz_tensor_info ti;
+    ck_assert_int_eq(cnnz_reader_tensor_info(rd, 0, &ti), 0);
+    ck_assert_uint_eq(ti.repr, CNNZ_REPR_SHAM);
+    ck_assert_uint_eq(ti.block_rows, 1);
+    ck_assert_uint_eq(ti.stream_count, 1 + 2 * 100);
+    cnnz_reader_close(rd);
+    free(img);
+    model_free(&m);
+
+    /* 128 blocks: one too many */
+    model_init(&m);
+    uint64_t dims[2] = {128, 2};
+    struct ttensor *t = model_add(&m, &r, "over", 0, CNNZ_DT_F32, CNNZ_REPR_SHAM, CNNZ_DT_U8, 2,
+                                  dims, NULL);
+    t->block_rows = 1;
+    struct membuf b;
+    membuf_init(&b);
+    struct cnnz_sink s = membuf_sink(&b);
+    cnnz_writer *w = NULL;
+    ck_assert_int_eq(cnnz_writer_open(&w, &s, NULL), 0);
+    ck_assert_int_eq(model_write_with(&m, w), CNNZ_E_REPR);
+    cnnz_writer_free(w);
+    membuf_free(&b);
     model_free(&m);
 }
 END_TEST
@@ -469,6 +536,7 @@ Suite *suite_roundtrip(void)
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_test(tc, test_random_models);
     tcase_add_test(tc, test_every_repr_dtype_coder);
+    tcase_add_test(tc, test_sham_blocks);
     tcase_add_test(tc, test_max_rank);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_many_tensors);

@@ -338,6 +338,7 @@ void model_free(struct model *m)
         free(m->t[i].name);
         free(m->t[i].input);
         free(m->t[i].expect);
+        free(m->t[i].codebook);
     }
     for (size_t i = 0; i < m->nm; i++) {
         free(m->m[i].key);
@@ -348,13 +349,61 @@ void model_free(struct model *m)
     memset(m, 0, sizeof *m);
 }
 
+static int is_indexed(int repr)
+{
+    return repr == CNNZ_REPR_HAM || repr == CNNZ_REPR_SHAM;
+}
+
 static size_t input_elem_size(int repr, int dtype, int symdt)
 {
-    if (repr == CNNZ_REPR_PLAIN)
+    if (repr == CNNZ_REPR_PLAIN || repr == CNNZ_REPR_PLANES)
         return cnnz_dtype_size(dtype);
-    if (repr == CNNZ_REPR_AFFINE)
+    if (repr == CNNZ_REPR_AFFINE || is_indexed(repr))
         return symdt == CNNZ_DT_U8 ? 1 : 2;
     return 2; /* WIDEN */
+}
+
+/* HAM/sHAM input: a codebook whose entry 0 is zero (the pruned weights) and
+ * indices that are mostly 0, with a skewed tail, sometimes all one symbol. */
+static void fill_indexed(struct rng *r, struct ttensor *t)
+{
+    size_t es = cnnz_dtype_size(t->dtype);
+    uint32_t max = t->symbol_dtype == CNNZ_DT_U8 ? 256u : 65536u;
+    /* Codebooks stay in proportion to the tensor (the full 65536 entries only
+     * for big tensors), so whole-file sweeps (bit flips) stay fast. */
+    if (max > 64 + 4 * t->elements)
+        max = (uint32_t)(64 + 4 * t->elements);
+    switch (rng_below(r, 4)) {
+    case 0:
+        t->codebook_size = 1;
+        break;
+    case 1:
+        t->codebook_size = max;
+        break;
+    default:
+        t->codebook_size = 1 + rng_below(r, rng_below(r, 2) ? 40 : max);
+    }
+    t->codebook = malloc((size_t)t->codebook_size * es);
+    ck_assert_ptr_nonnull(t->codebook);
+    rng_bytes(r, t->codebook, (size_t)t->codebook_size * es);
+    memset(t->codebook, 0, es);
+    if (t->dtype == CNNZ_DT_BOOL)
+        for (uint32_t k = 0; k < t->codebook_size; k++)
+            t->codebook[k] &= 1;
+    uint32_t zero_pct = rng_below(r, 101);
+    for (uint64_t i = 0; i < t->elements; i++) {
+        uint32_t v = 0;
+        if (rng_below(r, 100) >= zero_pct) { /* skewed: small indices likelier */
+            uint32_t k = t->codebook_size;
+            v = rng_below(r, k);
+            if (rng_below(r, 2))
+                v = rng_below(r, v + 1);
+        }
+        if (t->symbol_dtype == CNNZ_DT_U8)
+            t->input[i] = (uint8_t)v;
+        else
+            put16(t->input + 2 * i, (uint16_t)v);
+    }
 }
 
 /* Random element bits that favour special float values. */
@@ -386,9 +435,17 @@ static void compute_expect(struct ttensor *t)
     t->expect_size = n * cnnz_dtype_size(t->dtype);
     t->expect = malloc(t->expect_size ? t->expect_size : 1);
     ck_assert_ptr_nonnull(t->expect);
-    if (t->repr == CNNZ_REPR_PLAIN) {
+    if (t->repr == CNNZ_REPR_PLAIN || t->repr == CNNZ_REPR_PLANES) {
         if (t->expect_size)
             memcpy(t->expect, t->input, t->expect_size);
+        return;
+    }
+    if (is_indexed(t->repr)) {
+        size_t es = cnnz_dtype_size(t->dtype);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t q = t->symbol_dtype == CNNZ_DT_U8 ? t->input[i] : get16(t->input + 2 * i);
+            memcpy(t->expect + i * es, t->codebook + (size_t)q * es, es);
+        }
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -441,7 +498,7 @@ struct ttensor *model_add(struct model *m, struct rng *r, const char *name, size
     t->name_len = name_len;
     t->dtype = dtype;
     t->repr = repr;
-    t->symbol_dtype = repr == CNNZ_REPR_PLAIN ? 0 : symbol_dtype;
+    t->symbol_dtype = repr == CNNZ_REPR_PLAIN || repr == CNNZ_REPR_PLANES ? 0 : symbol_dtype;
     t->coder = CNNZ_CODER_RAW;
     ck_assert_uint_le(rank, CNNZ_MAX_RANK);
     t->rank = rank;
@@ -460,6 +517,9 @@ struct ttensor *model_add(struct model *m, struct rng *r, const char *name, size
     if (input) {
         if (t->input_size)
             memcpy(t->input, input, t->input_size);
+    } else if (is_indexed(repr)) {
+        ck_assert_ptr_nonnull(r);
+        fill_indexed(r, t);
     } else {
         ck_assert_ptr_nonnull(r);
         fill_input(r, t);
@@ -492,11 +552,19 @@ struct ttensor *model_add_random(struct model *m, struct rng *r, int repr, int d
                                  size_t max_name_bytes)
 {
     if (repr < 0)
-        repr = (int)rng_below(r, 3);
+        repr = (int)rng_below(r, 6);
     int symdt = 0;
     if (repr == CNNZ_REPR_PLAIN) {
         if (dtype == 0)
             dtype = 1 + (int)rng_below(r, 13);
+    } else if (repr == CNNZ_REPR_PLANES) {
+        static const int wide[] = {CNNZ_DT_F32, CNNZ_DT_I32, CNNZ_DT_U32,
+                                   CNNZ_DT_F64, CNNZ_DT_I64, CNNZ_DT_U64};
+        dtype = wide[rng_below(r, 6)];
+    } else if (repr == CNNZ_REPR_HAM || repr == CNNZ_REPR_SHAM) {
+        if (dtype == 0)
+            dtype = 1 + (int)rng_below(r, 13);
+        symdt = rng_below(r, 4) ? CNNZ_DT_U8 : CNNZ_DT_U16;
     } else if (repr == CNNZ_REPR_AFFINE) {
         dtype = CNNZ_DT_F32;
         symdt = rng_below(r, 2) ? CNNZ_DT_U8 : CNNZ_DT_U16;
@@ -694,6 +762,9 @@ int model_write_with(const struct model *m, cnnz_writer *w)
         d.scale = t->scale;
         d.offset = t->offset;
         d.coder = t->coder;
+        d.codebook = t->codebook;
+        d.codebook_size = t->codebook_size;
+        d.block_rows = t->block_rows;
         if ((err = cnnz_writer_add_tensor(w, &d, t->input, t->input_size)) != 0)
             return err;
     }
@@ -780,7 +851,14 @@ static void check_tensor(const struct model *m, size_t i, const cnnz_reader *r)
     ck_assert_uint_eq(ti.elements, t->elements);
     ck_assert_uint_eq(ti.decoded_bytes, t->expect_size);
     ck_assert_uint_eq(ti.decoded_xxh64, xxh64(t->expect, t->expect_size));
-    ck_assert_int_eq(ti.repr, t->repr);
+    /* AUTO may store plain as planes and ham as sham (spec 6.5-6.7) */
+    int same = ti.repr == t->repr;
+    if (t->coder == CNNZ_CODER_AUTO)
+        ck_assert_msg(same || (t->repr == CNNZ_REPR_PLAIN && ti.repr == CNNZ_REPR_PLANES) ||
+                          (t->repr == CNNZ_REPR_HAM && ti.repr == CNNZ_REPR_SHAM),
+                      "'%s': repr %d stored as %d", t->name, t->repr, ti.repr);
+    else
+        ck_assert_int_eq(ti.repr, t->repr);
     ck_assert_int_eq(ti.symbol_dtype, t->symbol_dtype);
     if (t->repr == CNNZ_REPR_AFFINE) {
         ck_assert_msg(memcmp(&ti.scale, &t->scale, sizeof(double)) == 0, "scale %a vs %a",
@@ -788,19 +866,33 @@ static void check_tensor(const struct model *m, size_t i, const cnnz_reader *r)
         ck_assert_msg(memcmp(&ti.offset, &t->offset, sizeof(double)) == 0, "offset %a vs %a",
                       ti.offset, t->offset);
     }
-    ck_assert_uint_eq(ti.stream_count, 1);
+    if (is_indexed(t->repr))
+        ck_assert_uint_eq(ti.codebook_size, t->codebook_size);
+    ck_assert_uint_ge(ti.stream_count, 1);
     ck_assert_ptr_nonnull(ti.streams);
-    const struct cnnz_stream_info *s = &ti.streams[0];
-    ck_assert_int_eq(s->role, role_of(t->repr));
-    ck_assert_int_eq(s->coder, t->coder);
-    ck_assert_uint_eq(s->decoded_bytes, t->input_size);
-    if (s->coder == CNNZ_CODER_RAW) {
-        ck_assert_int_eq(s->coder_version, 0);
-        ck_assert_uint_eq(s->coded_bytes, t->input_size);
-        ck_assert_uint_eq(s->offset % 64, 0);
+    uint64_t coded = 0;
+    for (unsigned k = 0; k < ti.stream_count; k++) {
+        const struct cnnz_stream_info *s = &ti.streams[k];
+        /* a forced coder may leave a stream it cannot code raw */
+        if (t->coder != CNNZ_CODER_AUTO)
+            ck_assert_msg(s->coder == t->coder || s->coder == CNNZ_CODER_RAW,
+                          "'%s' stream %u: coder %d, asked for %d", t->name, k, s->coder,
+                          t->coder);
+        if (s->coder == CNNZ_CODER_RAW) {
+            ck_assert_int_eq(s->coder_version, 0);
+            ck_assert_uint_eq(s->coded_bytes, s->decoded_bytes);
+            ck_assert_uint_eq(s->offset % 64, 0);
+        }
+        ck_assert_uint_le(s->offset + s->coded_bytes, cnnz_reader_file_size(r));
+        coded += s->coded_bytes;
     }
-    ck_assert_uint_eq(ti.coded_bytes, s->coded_bytes);
-    ck_assert_uint_le(s->offset + s->coded_bytes, cnnz_reader_file_size(r));
+    ck_assert_uint_eq(ti.coded_bytes, coded);
+    const struct cnnz_stream_info *s = &ti.streams[0];
+    if (same && !is_indexed(t->repr) && t->repr != CNNZ_REPR_PLANES) {
+        ck_assert_uint_eq(ti.stream_count, 1);
+        ck_assert_int_eq(s->role, role_of(t->repr));
+        ck_assert_uint_eq(s->decoded_bytes, t->input_size);
+    }
 
     size_t idx = (size_t)-1;
     err = cnnz_reader_find(r, t->name, &idx);
@@ -829,19 +921,33 @@ static void check_tensor(const struct model *m, size_t i, const cnnz_reader *r)
     ck_assert_msg(all_fill(dst + t->expect_size, 8 + GUARD), "decode wrote past decoded_bytes");
     free(dst);
 
-    /* decode_stream gives the representation's input */
-    dst = guarded(t->input_size);
-    err = cnnz_reader_decode_stream(r, i, 0, dst, t->input_size, NULL);
-    ck_assert_msg(err == 0, "decode_stream '%s': %s", t->name, cnnz_error_token(err));
-    if (t->input_size)
-        ck_assert_mem_eq(dst, t->input, t->input_size);
-    ck_assert_msg(all_fill(dst + t->input_size, GUARD), "decode_stream wrote past the buffer");
-    memset(dst, FILL, t->input_size + GUARD);
-    if (t->input_size >= 1) {
-        err = cnnz_reader_decode_stream(r, i, 0, dst, t->input_size - 1, NULL);
-        ck_assert_msg(err == CNNZ_E_BUFFER, "short stream buffer: %s", cnnz_error_token(err));
-        ck_assert_msg(all_fill(dst, t->input_size + GUARD), "BUFFER error wrote into dst");
+    /* decode_stream gives the representation's input (HAM: stream 1) */
+    unsigned in_k = ti.repr == CNNZ_REPR_HAM ? 1 : 0;
+    if (same && t->repr != CNNZ_REPR_PLANES && t->repr != CNNZ_REPR_SHAM) {
+        dst = guarded(t->input_size);
+        err = cnnz_reader_decode_stream(r, i, in_k, dst, t->input_size, NULL);
+        ck_assert_msg(err == 0, "decode_stream '%s': %s", t->name, cnnz_error_token(err));
+        if (t->input_size)
+            ck_assert_mem_eq(dst, t->input, t->input_size);
+        ck_assert_msg(all_fill(dst + t->input_size, GUARD), "decode_stream wrote past the buffer");
+        memset(dst, FILL, t->input_size + GUARD);
+        if (t->input_size >= 1) {
+            err = cnnz_reader_decode_stream(r, i, in_k, dst, t->input_size - 1, NULL);
+            ck_assert_msg(err == CNNZ_E_BUFFER, "short stream buffer: %s", cnnz_error_token(err));
+            ck_assert_msg(all_fill(dst, t->input_size + GUARD), "BUFFER error wrote into dst");
+        }
+        free(dst);
     }
+    /* every stream decodes alone to its decoded length */
+    for (unsigned k = 0; k < ti.stream_count; k++) {
+        size_t len = (size_t)ti.streams[k].decoded_bytes;
+        dst = guarded(len);
+        err = cnnz_reader_decode_stream(r, i, k, dst, len, NULL);
+        ck_assert_msg(err == 0, "decode_stream '%s' %u: %s", t->name, k, cnnz_error_token(err));
+        ck_assert_msg(all_fill(dst + len, GUARD), "decode_stream wrote past the buffer");
+        free(dst);
+    }
+    dst = guarded(t->input_size);
     err = cnnz_reader_decode_stream(r, i, ti.stream_count, dst, t->input_size, NULL);
     ck_assert_msg(err != 0, "decode_stream of a stream past the count succeeded");
     ck_assert_msg(all_fill(dst, t->input_size + GUARD), "failed decode_stream wrote into dst");
@@ -970,7 +1076,8 @@ void model_check_image(const struct model *m, const uint8_t *img, size_t n)
             const struct cnnz_stream_info *s = &ti.streams[k];
             ck_assert_uint_le(s->offset + s->coded_bytes, n);
             ck_assert_uint_eq(s->coded_xxh64, xxh64(img + s->offset, (size_t)s->coded_bytes));
-            if (s->coder == CNNZ_CODER_RAW && m->t[i].input_size)
+            if (s->coder == CNNZ_CODER_RAW && m->t[i].input_size && ti.stream_count == 1 &&
+                ti.repr == m->t[i].repr)
                 ck_assert_mem_eq(img + s->offset, m->t[i].input, m->t[i].input_size);
         }
     }

@@ -107,6 +107,9 @@ struct ttensor {
     size_t input_size;
     uint8_t *expect; /* the decoded tensor */
     size_t expect_size;
+    uint8_t *codebook; /* HAM, SHAM: codebook_size entries of dtype; entry 0 all zero */
+    uint32_t codebook_size;
+    uint64_t block_rows; /* SHAM: 0 lets the writer pick */
 };
 
 struct tmeta {
@@ -184,12 +187,12 @@ struct cnnz_allocator test_alloc_hooks(struct test_alloc *a);
  * spec (offsets, padding, checksums recomputed) so that a test breaks exactly
  * the rule it means to. */
 #define XS_MAX_SECTIONS 64
-#define XS_MAX_STREAMS 4
+#define XS_MAX_STREAMS 255
 
 struct xs_stream {
     uint8_t role, coder, version, reserved;
     uint16_t params_len;
-    uint8_t params[64];
+    uint8_t params[1024];
     uint64_t offset; /* filled by xs_serialize */
     uint64_t decoded_len;
     uint64_t coded_xxh; /* recomputed from data unless the file says keep */
