@@ -143,6 +143,49 @@ START_TEST(test_sham_blocks)
 }
 END_TEST
 
+/* The worked example of spec 6.7, stream by stream. */
+START_TEST(test_sham_spec_example)
+{
+    static const float cb[3] = {0.0f, 0.5f, -1.0f};
+    static const uint8_t idx[6] = {0, 2, 0, 0, 0, 1};
+    uint64_t dims[2] = {2, 3};
+    struct cnnz_tensor_desc d = {.name = "w", .dtype = CNNZ_DT_F32, .rank = 2, .dims = dims,
+                                 .repr = CNNZ_REPR_SHAM, .symbol_dtype = CNNZ_DT_U8,
+                                 .coder = CNNZ_CODER_RAW, .codebook = cb, .codebook_size = 3,
+                                 .block_rows = 1};
+    struct membuf b;
+    membuf_init(&b);
+    struct cnnz_sink s = membuf_sink(&b);
+    cnnz_writer *w = NULL;
+    ck_assert_int_eq(cnnz_writer_open(&w, &s, NULL), 0);
+    ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, idx, sizeof idx), 0);
+    ck_assert_int_eq(cnnz_writer_finish(w), 0);
+    cnnz_writer_free(w);
+    cnnz_reader *r = NULL;
+    ck_assert_int_eq(cnnz_reader_open_memory(&r, b.data, b.len, NULL), 0);
+    struct cnnz_tensor_info ti;
+    ck_assert_int_eq(cnnz_reader_tensor_info(r, 0, &ti), 0);
+    ck_assert_uint_eq(ti.stream_count, 5);
+    static const uint8_t want_cb[12] = {0, 0, 0, 0, 0, 0, 0, 0x3F, 0, 0, 0x80, 0xBF};
+    static const uint8_t want[4] = {1, 2, 2, 1}; /* runs 0, symbols 0, runs 1, symbols 1 */
+    uint8_t got[12];
+    ck_assert_int_eq(cnnz_reader_decode_stream(r, 0, 0, got, sizeof got, NULL), 0);
+    ck_assert_mem_eq(got, want_cb, 12);
+    for (unsigned k = 1; k < 5; k++) {
+        ck_assert_uint_eq(ti.streams[k].decoded_bytes, 1);
+        ck_assert_int_eq(ti.streams[k].role, k % 2 ? CNNZ_ROLE_RUNS : CNNZ_ROLE_SYMBOLS);
+        ck_assert_int_eq(cnnz_reader_decode_stream(r, 0, k, got, 1, NULL), 0);
+        ck_assert_uint_eq(got[0], want[k - 1]);
+    }
+    float out[6];
+    static const float expect[6] = {0, -1, 0, 0, 0, 0.5f};
+    ck_assert_int_eq(cnnz_reader_decode(r, 0, out, sizeof out, NULL), 0);
+    ck_assert_mem_eq(out, expect, sizeof out);
+    cnnz_reader_close(r);
+    membuf_free(&b);
+}
+END_TEST
+
 START_TEST(test_max_rank)
 {
     struct rng r;
@@ -537,6 +580,7 @@ Suite *suite_roundtrip(void)
     tcase_add_test(tc, test_random_models);
     tcase_add_test(tc, test_every_repr_dtype_coder);
     tcase_add_test(tc, test_sham_blocks);
+    tcase_add_test(tc, test_sham_spec_example);
     tcase_add_test(tc, test_max_rank);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_many_tensors);
