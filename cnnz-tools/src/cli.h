@@ -39,6 +39,10 @@ void outfile_abort(struct outfile *o);
  * "." / ".." are encoded whole, so every name maps to one safe file name. */
 void cli_name_to_file(const char *name, size_t len, char *out, size_t cap);
 
+/* -j N: N in 1..256, or all online cores when arg is NULL. Returns 0, or
+ * prints and returns EXIT_USAGE. */
+int cli_threads(const char *arg, unsigned *threads);
+
 int cmd_encode(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_extract(int argc, char **argv);

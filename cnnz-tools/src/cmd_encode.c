@@ -12,7 +12,7 @@
 #include "tfjs.h"
 
 static const char help[] =
-    "usage: cnnz convert IN... -o OUT.cnnz [-f] [--coder NAME] [--skip-unsupported]\n"
+    "usage: cnnz convert IN... -o OUT.cnnz [-f] [--coder NAME] [-j N] [--skip-unsupported]\n"
     "       (cnnz encode is the same command)\n"
     "\n"
     "Stores every weight tensor of the inputs in OUT.cnnz, lossless, with its\n"
@@ -26,7 +26,11 @@ static const char help[] =
     "\n"
     "  -o FILE             output file (required); written atomically\n"
     "  -f                  overwrite FILE if it exists\n"
-    "  --coder NAME        coder for every stream (default and only one so far: raw)\n"
+    "  --coder NAME        auto (default): per tensor the smallest layout (plain or\n"
+    "                      byte planes; ham or sham) and per stream the smallest\n"
+    "                      coder; or one coder for every stream: raw, huffman,\n"
+    "                      rans, cabac (a stream it cannot code stays raw)\n"
+    "  -j N                encode with N threads (default: all cores)\n"
     "  --skip-unsupported  warn about tensors cnnz cannot hold (dtype string,\n"
     "                      float8, ...) and leave them out, instead of failing\n"
     "  -h, --help          this text\n";
@@ -228,7 +232,7 @@ static int encode_tfjs(struct enc *e, const char *path, const unsigned char *buf
 
 int cmd_encode(int argc, char **argv)
 {
-    const char *out = NULL, *coder = "raw";
+    const char *out = NULL, *coder = "auto", *jobs = NULL;
     int force = 0, nin = 0, skip = 0;
     char **in = calloc((size_t)argc + 1, sizeof *in);
     if (!in)
@@ -239,8 +243,9 @@ int cmd_encode(int argc, char **argv)
             fputs(help, stdout);
             free(in);
             return EXIT_OK;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--coder")) && i + 1 < argc) {
-            *(a[1] == 'o' ? &out : &coder) = argv[++i];
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--coder") || !strcmp(a, "-j")) &&
+                   i + 1 < argc) {
+            *(a[1] == 'o' ? &out : a[1] == 'j' ? &jobs : &coder) = argv[++i];
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             force = 1;
         } else if (!strcmp(a, "--skip-unsupported")) {
@@ -258,10 +263,15 @@ int cmd_encode(int argc, char **argv)
         free(in);
         return EXIT_USAGE;
     }
-    struct enc e = {.coder = cnnz_coder_from_name(coder), .skip_unsupported = skip,
-                    .progress = isatty(2)};
-    if (e.coder < 0) {
-        cli_error("convert: unknown coder '%s'", coder);
+    struct enc e = {.coder = strcmp(coder, "auto") ? cnnz_coder_from_name(coder) : CNNZ_CODER_AUTO,
+                    .skip_unsupported = skip, .progress = isatty(2)};
+    if (e.coder == -1 && strcmp(coder, "auto")) {
+        cli_error("convert: unknown coder '%s' (auto, raw, huffman, rans, cabac)", coder);
+        free(in);
+        return EXIT_USAGE;
+    }
+    unsigned threads;
+    if (cli_threads(jobs, &threads)) {
         free(in);
         return EXIT_USAGE;
     }
@@ -270,7 +280,8 @@ int cmd_encode(int argc, char **argv)
         free(in);
         return EXIT_ERR;
     }
-    int rc = cnnz_writer_open_file(&e.w, o.f, NULL) ? EXIT_ERR : EXIT_OK;
+    struct cnnz_writer_options wo = {.threads = threads};
+    int rc = cnnz_writer_open_file(&e.w, o.f, &wo) ? EXIT_ERR : EXIT_OK;
     if (rc)
         cli_error("%s: cannot start writing", out);
     for (int i = 0; i < nin && rc == EXIT_OK; i++) {

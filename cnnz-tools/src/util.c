@@ -126,3 +126,21 @@ void cli_name_to_file(const char *name, size_t len, char *out, size_t cap)
     }
     out[n] = '\0';
 }
+
+int cli_threads(const char *arg, unsigned *threads)
+{
+    if (!arg) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        *threads = n < 1 ? 1u : n > 256 ? 256u : (unsigned)n;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < 1 || v > 256) {
+        cli_error("-j: '%s' is not a thread count (1 to 256)", arg);
+        return EXIT_USAGE;
+    }
+    *threads = (unsigned)v;
+    return 0;
+}

@@ -4,6 +4,8 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
 
+#include <pthread.h>
+
 #include "encode.h"
 #include "format.h"
 
@@ -177,23 +179,6 @@ static struct cnnz__enc_tensor *enc_new(const struct cnnz__alloc *a)
     return e;
 }
 
-/* One layout: split, hash, code every stream. */
-static int encode_layout(const struct cnnz__alloc *a, struct cnnz__enc_tensor *e, int coder,
-                         const uint8_t *data, size_t size, const uint8_t *codebook,
-                         struct cnnz__enc_stream *trial)
-{
-    int err = e->rep->split(a, &e->ti, data, size, codebook, &e->split);
-    if (!err)
-        err = decoded_hash(e);
-    e->n = e->split.n;
-    e->cost = 0;
-    for (unsigned k = 0; k < e->n && !err; k++) {
-        err = encode_stream(a, e, k, coder, trial);
-        e->cost += stream_cost(&e->s[k]);
-    }
-    return err;
-}
-
 /* sHAM blocks: about 64 Ki elements each, at most 32, so a matrix-vector
  * product or a decode can run one block per thread. */
 static uint64_t sham_block_rows(const struct cnnz_tensor_info *ti)
@@ -224,65 +209,148 @@ static int has_zero_entry(const struct cnnz_tensor_info *ti, const uint8_t *code
     return 0;
 }
 
-int cnnz__encode_tensor(const struct cnnz__alloc *a, const struct cnnz_tensor_info *ti, int coder,
-                        const uint8_t *data, size_t size, const uint8_t *codebook,
-                        unsigned threads, struct cnnz__enc_tensor **out)
+/* The work of one tensor: every (layout, stream) pair, coded by a pool of
+ * threads that take the next pair in order. Results do not depend on the
+ * thread count: each pair's result is a function of its input only. */
+struct jobs {
+    const struct cnnz__alloc *a;
+    int coder;
+    struct cnnz__enc_tensor **cand;
+    unsigned ncand;
+    int err[2];
+    pthread_mutex_t lock;
+    unsigned next_c, next_k;
+};
+
+static int take(struct jobs *j, unsigned *c, unsigned *k)
 {
-    (void)threads;
-    *out = NULL;
-    /* Candidate layouts, the caller's first. */
-    int cand[2] = {ti->repr, -1};
-    size_t es = cnnz_dtype_size(ti->dtype);
-    if (coder == CNNZ_CODER_AUTO) {
-        if (ti->repr == CNNZ_REPR_PLAIN && (es == 4 || es == 8))
-            cand[1] = CNNZ_REPR_PLANES;
-        if (ti->repr == CNNZ_REPR_HAM && codebook && has_zero_entry(ti, codebook))
-            cand[1] = CNNZ_REPR_SHAM;
+    int got = 0;
+    pthread_mutex_lock(&j->lock);
+    while (j->next_c < j->ncand) {
+        if (j->next_k < j->cand[j->next_c]->n && !j->err[j->next_c]) {
+            *c = j->next_c;
+            *k = j->next_k++;
+            got = 1;
+            break;
+        }
+        j->next_c++;
+        j->next_k = 0;
     }
-    struct cnnz__enc_tensor *best = NULL, *e = NULL;
+    pthread_mutex_unlock(&j->lock);
+    return got;
+}
+
+static void *worker(void *arg)
+{
+    struct jobs *j = arg;
     struct cnnz__enc_stream trial;
     memset(&trial, 0, sizeof trial);
-    trial.out.a = trial.params.a = a;
-    int err = CNNZ_OK;
-    for (unsigned c = 0; c < 2 && cand[c] >= 0; c++) {
-        if (!e && !(e = enc_new(a))) {
-            err = CNNZ_E_NOMEM;
-            break;
-        }
-        e->ti = *ti;
-        e->ti.repr = cand[c];
-        e->rep = cnnz__repr_get((unsigned)cand[c]);
-        if (cand[c] == CNNZ_REPR_SHAM && !e->ti.block_rows)
-            e->ti.block_rows = sham_block_rows(&e->ti);
-        if ((err = e->rep->check(&e->ti)))
-            break;
-        e->ti.stream_count = e->rep->count(&e->ti);
-        err = encode_layout(a, e, coder, data, size, codebook, &trial);
-        if (err && c > 0) { /* an alternative that cannot take the input is skipped */
-            enc_clear(a, e);
-            cnnz__free(a, e);
-            e = NULL;
-            err = CNNZ_OK;
-            continue;
-        }
-        if (err)
-            break;
-        if (!best || e->cost < best->cost) {
-            struct cnnz__enc_tensor *t = best;
-            best = e;
-            e = t;
-        }
-        if (e) { /* reuse the loser's buffers */
-            cnnz__split_free(a, &e->split);
+    trial.out.a = trial.params.a = j->a;
+    unsigned c, k;
+    while (take(j, &c, &k)) {
+        int err = encode_stream(j->a, j->cand[c], k, j->coder, &trial);
+        if (err) {
+            pthread_mutex_lock(&j->lock);
+            if (!j->err[c])
+                j->err[c] = err;
+            pthread_mutex_unlock(&j->lock);
         }
     }
     cnnz__buf_free(&trial.out);
     cnnz__buf_free(&trial.params);
-    cnnz__enc_free(a, e);
-    if (err) {
-        cnnz__enc_free(a, best);
-        return err;
+    return NULL;
+}
+
+static void run_jobs(struct jobs *j, unsigned threads, uint64_t bytes)
+{
+    unsigned tasks = 0;
+    for (unsigned c = 0; c < j->ncand; c++)
+        tasks += j->cand[c]->n;
+    /* Threads pay off only with several streams of some size. */
+    if (threads > tasks)
+        threads = tasks;
+    if (bytes < (1u << 16))
+        threads = 1;
+    pthread_t tid[64];
+    unsigned started = 0;
+    for (; threads > 1 && started < threads - 1 && started < 64; started++)
+        if (pthread_create(&tid[started], NULL, worker, j))
+            break;
+    worker(j); /* the caller's thread works too (and alone when none started) */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+}
+
+int cnnz__encode_tensor(const struct cnnz__alloc *a, const struct cnnz_tensor_info *ti, int coder,
+                        const uint8_t *data, size_t size, const uint8_t *codebook,
+                        unsigned threads, struct cnnz__enc_tensor **out)
+{
+    *out = NULL;
+    /* Candidate layouts, the caller's first. */
+    int cand_repr[2] = {ti->repr, -1};
+    size_t es = cnnz_dtype_size(ti->dtype);
+    if (coder == CNNZ_CODER_AUTO) {
+        if (ti->repr == CNNZ_REPR_PLAIN && (es == 4 || es == 8))
+            cand_repr[1] = CNNZ_REPR_PLANES;
+        if (ti->repr == CNNZ_REPR_HAM && codebook && has_zero_entry(ti, codebook))
+            cand_repr[1] = CNNZ_REPR_SHAM;
     }
+    struct cnnz__enc_tensor *cand[2] = {NULL, NULL};
+    unsigned ncand = 0;
+    int err = CNNZ_OK;
+    uint64_t bytes = 0;
+    for (unsigned c = 0; c < 2 && cand_repr[c] >= 0; c++) {
+        struct cnnz__enc_tensor *e = enc_new(a);
+        if (!e) {
+            err = CNNZ_E_NOMEM;
+            break;
+        }
+        cand[ncand++] = e;
+        e->ti = *ti;
+        e->ti.repr = cand_repr[c];
+        e->rep = cnnz__repr_get((unsigned)cand_repr[c]);
+        if (cand_repr[c] == CNNZ_REPR_SHAM && !e->ti.block_rows)
+            e->ti.block_rows = sham_block_rows(&e->ti);
+        if (!(err = e->rep->check(&e->ti))) {
+            e->ti.stream_count = e->rep->count(&e->ti);
+            err = e->rep->split(a, &e->ti, data, size, codebook, &e->split);
+        }
+        if (!err)
+            err = decoded_hash(e);
+        e->n = e->split.n;
+        for (unsigned k = 0; k < e->n; k++)
+            bytes += e->split.len[k];
+        if (err && c > 0) { /* an alternative that cannot take the input is skipped */
+            cnnz__enc_free(a, e);
+            ncand--;
+            err = CNNZ_OK;
+        }
+        if (err)
+            break;
+    }
+    struct jobs j = {.a = a, .coder = coder, .cand = cand, .ncand = ncand};
+    if (!err && pthread_mutex_init(&j.lock, NULL))
+        err = CNNZ_E_NOMEM;
+    if (!err) {
+        run_jobs(&j, threads ? threads : 1, bytes);
+        pthread_mutex_destroy(&j.lock);
+        err = j.err[0];
+    }
+    struct cnnz__enc_tensor *best = NULL;
+    for (unsigned c = 0; c < ncand && !err; c++) {
+        if (j.err[c]) /* only an alternative can fail here */
+            continue;
+        cand[c]->cost = 0;
+        for (unsigned k = 0; k < cand[c]->n; k++)
+            cand[c]->cost += stream_cost(&cand[c]->s[k]);
+        if (!best || cand[c]->cost < best->cost)
+            best = cand[c];
+    }
+    for (unsigned c = 0; c < ncand; c++)
+        if (cand[c] != best || err)
+            cnnz__enc_free(a, cand[c]);
+    if (err)
+        return err;
     *out = best;
     return CNNZ_OK;
 }

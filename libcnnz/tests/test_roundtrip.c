@@ -507,6 +507,47 @@ START_TEST(test_failing_sink)
 END_TEST
 
 /* Output does not depend on the allocator or on how input is held. */
+/* Encoding with threads gives the same bytes as without (the writer's
+ * choices depend on the input only), for tensors big enough to use them. */
+START_TEST(test_deterministic_across_threads)
+{
+    struct rng r;
+    rng_init(&r, __func__);
+    struct model m;
+    model_init(&m);
+    uint64_t d1[2] = {300, 400}, d2[2] = {256, 1000};
+    struct ttensor *t = model_add(&m, &r, "dense", 0, CNNZ_DT_F32, CNNZ_REPR_PLAIN, 0, 2, d1, NULL);
+    t->coder = CNNZ_CODER_AUTO;
+    t = model_add(&m, &r, "sparse", 0, CNNZ_DT_F32, CNNZ_REPR_HAM, CNNZ_DT_U8, 2, d2, NULL);
+    t->coder = CNNZ_CODER_AUTO;
+    t = model_add(&m, &r, "f64", 0, CNNZ_DT_F64, CNNZ_REPR_PLAIN, 0, 2, d1, NULL);
+    t->coder = CNNZ_CODER_AUTO;
+    uint8_t *img[3];
+    size_t len[3];
+    static const unsigned threads[3] = {1, 3, 0};
+    for (int i = 0; i < 3; i++) {
+        struct membuf b;
+        membuf_init(&b);
+        struct cnnz_sink s = membuf_sink(&b);
+        struct cnnz_writer_options wo = {.threads = threads[i]};
+        cnnz_writer *w;
+        ck_assert_int_eq(cnnz_writer_open(&w, &s, &wo), 0);
+        ck_assert_int_eq(model_write_with(&m, w), 0);
+        cnnz_writer_free(w);
+        img[i] = b.data;
+        len[i] = b.len;
+    }
+    for (int i = 1; i < 3; i++) {
+        ck_assert_uint_eq(len[i], len[0]);
+        ck_assert_mem_eq(img[i], img[0], len[0]);
+    }
+    model_check_image(&m, img[1], len[1]);
+    for (int i = 0; i < 3; i++)
+        free(img[i]);
+    model_free(&m);
+}
+END_TEST
+
 START_TEST(test_deterministic_across_allocators)
 {
     struct rng r;
@@ -591,6 +632,7 @@ Suite *suite_roundtrip(void)
     tcase_add_test(tc, test_pipe_and_file_sinks);
     tcase_add_test(tc, test_failing_sink);
     tcase_add_test(tc, test_deterministic_across_allocators);
+    tcase_add_test(tc, test_deterministic_across_threads);
     tcase_add_test(tc, test_unaligned);
     suite_add_tcase(s, tc);
     return s;
