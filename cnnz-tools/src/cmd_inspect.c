@@ -90,6 +90,15 @@ static int print_json(const cnnz_reader *r, const char *path)
                                                        "offset", t.offset));
         else if (t.repr == CNNZ_REPR_WIDEN)
             json_object_set_new(o, "widen", json_pack("{s:s}", "stored_dtype", cnnz_dtype_name(t.symbol_dtype)));
+        else if (t.repr == CNNZ_REPR_HAM)
+            json_object_set_new(o, "ham", json_pack("{s:s,s:I}", "symbol_dtype", cnnz_dtype_name(t.symbol_dtype),
+                                                    "codebook_size", (json_int_t)t.codebook_size));
+        else if (t.repr == CNNZ_REPR_SHAM)
+            json_object_set_new(o, "sham", json_pack("{s:s,s:I,s:I,s:I}", "symbol_dtype",
+                                                     cnnz_dtype_name(t.symbol_dtype), "codebook_size",
+                                                     (json_int_t)t.codebook_size, "block_rows",
+                                                     (json_int_t)t.block_rows, "blocks",
+                                                     (json_int_t)(t.stream_count - 1) / 2));
         json_array_append_new(ts, o);
         el += t.elements;
         dec += t.decoded_bytes;
@@ -124,26 +133,47 @@ static int print_json(const cnnz_reader *r, const char *path)
     return rc;
 }
 
+/* The coders of a tensor's streams, each named once, in stream order. */
+static void coders_text(const struct cnnz_tensor_info *t, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned k = 0; k < t->stream_count; k++) {
+        int seen = 0;
+        for (unsigned j = 0; j < k; j++)
+            seen |= t->streams[j].coder == t->streams[k].coder;
+        if (seen)
+            continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? "+" : "", cnnz_coder_name(t->streams[k].coder));
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+}
+
 static void print_text(const cnnz_reader *r, const char *path)
 {
     unsigned ma, mi;
     cnnz_reader_version(r, &ma, &mi);
     printf("%s: .cnnz format %u.%u, %zu tensors, %llu bytes\n\n", path, ma, mi,
            cnnz_reader_tensor_count(r), (unsigned long long)cnnz_reader_file_size(r));
-    printf("%-40s %-5s %-18s %-7s %-6s %12s %7s %7s\n", "tensor", "dtype", "shape", "repr", "coder",
+    printf("%-40s %-5s %-18s %-12s %-14s %12s %7s %7s\n", "tensor", "dtype", "shape", "repr", "coders",
            "coded bytes", "bits/w", "ratio");
     uint64_t el = 0, dec = 0, coded = 0;
     for (size_t i = 0; i < cnnz_reader_tensor_count(r); i++) {
         struct cnnz_tensor_info t;
         cnnz_reader_tensor_info(r, i, &t);
-        char shape[256], repr[48];
+        char shape[256], repr[48], coders[64];
         shape_text(&t, shape, sizeof shape);
+        coders_text(&t, coders, sizeof coders);
         if (t.repr == CNNZ_REPR_AFFINE || t.repr == CNNZ_REPR_WIDEN)
             snprintf(repr, sizeof repr, "%s:%s", cnnz_repr_name(t.repr), cnnz_dtype_name(t.symbol_dtype));
+        else if (t.repr == CNNZ_REPR_HAM || t.repr == CNNZ_REPR_SHAM)
+            snprintf(repr, sizeof repr, "%s:%u", cnnz_repr_name(t.repr), (unsigned)t.codebook_size);
         else
             snprintf(repr, sizeof repr, "%s", cnnz_repr_name(t.repr));
-        printf("%-40s %-5s %-18s %-7s %-6s %12llu %7.2f %7.2f\n", t.name, cnnz_dtype_name(t.dtype), shape,
-               repr, cnnz_coder_name(t.streams[0].coder), (unsigned long long)t.coded_bytes,
+        printf("%-40s %-5s %-18s %-12s %-14s %12llu %7.2f %7.2f\n", t.name, cnnz_dtype_name(t.dtype), shape,
+               repr, coders, (unsigned long long)t.coded_bytes,
                t.elements ? 8.0 * (double)t.coded_bytes / (double)t.elements : 0.0,
                ratio(t.decoded_bytes, t.coded_bytes));
         el += t.elements;
