@@ -3,31 +3,48 @@
 
 #include "cli.h"
 
+static const char usage[] = "usage: cnnz verify IN.cnnz [-j N]\n";
+
 int cmd_verify(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        puts("usage: cnnz verify IN.cnnz\n\nChecks every checksum, padding byte and layout rule and decodes every\n"
-             "tensor. Prints 'OK' and exits 0, or prints the first fault and exits 1.");
-        return EXIT_OK;
+    const char *in = NULL, *jobs = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s\nChecks every checksum, padding byte and layout rule and decodes every\n"
+                   "tensor (with N threads; default: all cores). Prints 'OK' and exits 0, or\n"
+                   "prints the first fault in file order and exits 1.\n",
+                   usage);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
+            jobs = argv[++i];
+        } else if ((argv[i][0] == '-' && argv[i][1]) || in) {
+            fputs(usage, stderr);
+            return EXIT_USAGE;
+        } else {
+            in = argv[i];
+        }
     }
-    if (argc != 2 || (argv[1][0] == '-' && argv[1][1])) {
-        fputs("usage: cnnz verify IN.cnnz\n", stderr);
+    unsigned threads;
+    if (!in) {
+        fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    if (cli_threads(jobs, &threads))
+        return EXIT_USAGE;
     cnnz_reader *r;
     struct cnnz_where w = {0};
     struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, argv[1], &opts);
+    int err = cnnz_reader_open_path(&r, in, &opts);
     if (err)
-        return cli_lib_error(argv[1], NULL, &w, err);
-    err = cnnz_reader_verify(r, &w);
+        return cli_lib_error(in, NULL, &w, err);
+    err = cnnz_reader_verify_mt(r, threads, &w);
     int rc = EXIT_OK;
     if (err) {
-        rc = cli_lib_error(argv[1], r, &w, err);
+        rc = cli_lib_error(in, r, &w, err);
     } else {
         unsigned ma, mi;
         cnnz_reader_version(r, &ma, &mi);
-        printf("OK: %s: format %u.%u, %zu tensors, %llu bytes\n", argv[1], ma, mi,
+        printf("OK: %s: format %u.%u, %zu tensors, %llu bytes\n", in, ma, mi,
                cnnz_reader_tensor_count(r), (unsigned long long)cnnz_reader_file_size(r));
     }
     cnnz_reader_close(r);

@@ -297,6 +297,11 @@ CNNZ_API int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsig
 /* Full verification (spec 9.3): every section header, every padding byte,
  * every checksum, every tensor decoded. Returns the first fault. */
 CNNZ_API int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *where);
+/* cnnz_reader_verify with the tensors checked by `threads` threads (0 or 1:
+ * the caller's only). Same result, including which fault is reported (the
+ * first in file order). Scratch: one int and one cnnz_where per section. */
+CNNZ_API int cnnz_reader_verify_mt(const cnnz_reader *r, unsigned threads,
+                                   struct cnnz_where *where);
 
 /* Sections, in file order (the directory section itself is not listed). */
 struct cnnz_section_info {

@@ -1,5 +1,6 @@
 /* Opening, listing and decoding .cnnz files (spec 3 and 9). */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -622,4 +623,68 @@ int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *w)
             return err;
     }
     return CNNZ_OK;
+}
+
+/* Parallel verify: threads take TDAT sections in file order; the results are
+ * then read in file order, so the fault reported is the one verify reports. */
+struct vjobs {
+    const cnnz_reader *r;
+    int *err;
+    struct cnnz_where *where;
+    pthread_mutex_t lock;
+    uint32_t next;
+};
+
+static void *verify_worker(void *arg)
+{
+    struct vjobs *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        uint32_t i = j->next;
+        while (i < j->r->nsections && j->r->sections[i].tag != CNNZ__TAG_TDAT)
+            i++;
+        j->next = i + 1;
+        pthread_mutex_unlock(&j->lock);
+        if (i >= j->r->nsections)
+            return NULL;
+        j->err[i] = verify_tensor(j->r, j->r->sections[i].tensor, &j->where[i]);
+    }
+}
+
+int cnnz_reader_verify_mt(const cnnz_reader *r, unsigned threads, struct cnnz_where *w)
+{
+    if (!r)
+        return cnnz__fail(w, CNNZ_E_ARG, "argument", -1, -1, -1);
+    if (threads <= 1 || r->nsections < 2)
+        return cnnz_reader_verify(r, w);
+    struct vjobs j = {.r = r};
+    j.err = cnnz__malloc_array(&r->a, r->nsections, sizeof *j.err);
+    j.where = cnnz__malloc_array(&r->a, r->nsections, sizeof *j.where);
+    int err = CNNZ_OK;
+    if (!j.err || !j.where || pthread_mutex_init(&j.lock, NULL)) {
+        err = cnnz__fail(w, CNNZ_E_NOMEM, "verify", -1, -1, -1);
+    } else {
+        memset(j.err, 0, r->nsections * sizeof *j.err);
+        pthread_t tid[64];
+        unsigned started = 0;
+        for (; started + 1 < threads && started < 64; started++)
+            if (pthread_create(&tid[started], NULL, verify_worker, &j))
+                break;
+        verify_worker(&j);
+        for (unsigned t = 0; t < started; t++)
+            pthread_join(tid[t], NULL);
+        pthread_mutex_destroy(&j.lock);
+        for (uint32_t i = 0; i < r->nsections && !err; i++) {
+            const struct cnnz__section *s = &r->sections[i];
+            if (s->tag == CNNZ__TAG_TDAT) {
+                if ((err = j.err[i]) && w)
+                    *w = j.where[i];
+            } else {
+                err = cnnz__section_check(r, i, w, -1);
+            }
+        }
+    }
+    cnnz__free(&r->a, j.err);
+    cnnz__free(&r->a, j.where);
+    return err;
 }

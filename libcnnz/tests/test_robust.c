@@ -93,6 +93,16 @@ static int odv(const uint8_t *img, size_t n, const struct model *expect)
         if (!first)
             first = err;
     }
+    /* the parallel verify reports the same fault at the same place */
+    struct cnnz_where w2;
+    memset(&w2, 0, sizeof w2);
+    ck_assert_int_eq(cnnz_reader_verify_mt(r, 3, &w2), err);
+    if (err) {
+        ck_assert_int_eq(w2.err, w.err);
+        ck_assert_int_eq(w2.tensor, w.tensor);
+        ck_assert_int_eq(w2.stream, w.stream);
+        ck_assert_int_eq(w2.offset, w.offset);
+    }
     /* metadata getters on whatever opened */
     for (size_t i = 0; i < cnnz_reader_meta_count(r); i++) {
         struct cnnz_meta m;
