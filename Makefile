@@ -259,6 +259,7 @@ test: all tests
 	@echo '== cnnz-tools/tests/cli.sh $(CNNZ_BIN)'
 	sh cnnz-tools/tests/cli.sh $(CNNZ_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory conformance-check
 	@$(MAKE) --no-print-directory abi-check
 
 # Replay every fuzz/*/NAME/ directory (corpus, crashers) through target NAME.
@@ -296,6 +297,49 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory corpus
 	bash cnnz-tools/demo.sh --cnnz $(CNNZ_BIN) --out $(BUILD)/demo
+
+# ------------------------------------------------------------ conformance
+
+# conformance/gen.c writes the vectors of conformance/valid and the manifest.
+# `make conformance-vectors` regenerates the committed ones (after a format
+# change); `make test` regenerates them into $(BUILD)/conformance, requires
+# them to equal the committed files byte for byte, and decodes every vector
+# through libcnnz against the manifest's hashes.
+GEN_SRC     := conformance/gen.c
+GEN_BIN     := $(BUILD)/cnnz-gen-vectors
+CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
+CRYPTO_LIBS   := $(call pc_libs,libcrypto,-lcrypto)
+
+$(BUILD)/obj/conformance/%.o: conformance/%.c $(FLAGS_STAMP)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilibcnnz/include $(XXHASH_CFLAGS) $(CRYPTO_CFLAGS) -c $< -o $@
+
+$(GEN_BIN): $(call OBJ,$(GEN_SRC)) $(STATIC_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(XXHASH_LIBS) -lm -pthread
+
+-include $(patsubst %.o,%.d,$(call OBJ,$(GEN_SRC)))
+
+.PHONY: conformance-vectors conformance-check
+conformance-vectors: $(GEN_BIN)
+	find conformance/valid -name '*.cnnz' ! -name appendix-a.cnnz -delete
+	$(GEN_BIN) conformance
+
+conformance-check: $(GEN_BIN)
+	@rm -rf $(BUILD)/conformance
+	@$(GEN_BIN) $(BUILD)/conformance
+	@cmp conformance/manifest.tsv $(BUILD)/conformance/manifest.tsv || \
+	    { echo 'conformance: the manifest differs from the generator (make conformance-vectors)'; exit 1; }
+	@for f in $(BUILD)/conformance/valid/*.cnnz; do \
+	    cmp -s "$$f" "conformance/valid/$${f##*/}" || \
+	    { echo "conformance: $${f##*/} differs from the generator (make conformance-vectors)"; exit 1; }; \
+	done
+	@for f in conformance/valid/*.cnnz; do \
+	    [ "$${f##*/}" = appendix-a.cnnz ] || [ -e "$(BUILD)/conformance/valid/$${f##*/}" ] || \
+	    { echo "conformance: $$f is not made by the generator"; exit 1; }; \
+	done
+	$(GEN_BIN) --check conformance
 
 # ------------------------------------------------------------------ bench
 
