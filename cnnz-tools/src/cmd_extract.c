@@ -1,5 +1,6 @@
 /* cnnz extract: tensors of a .cnnz file as .npy files. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,7 +9,7 @@
 #include "npy.h"
 
 static const char help[] =
-    "usage: cnnz extract IN.cnnz [-o DIR] [--tensor NAME]... [--stored] [-f]\n"
+    "usage: cnnz extract IN.cnnz [-o DIR] [--tensor NAME]... [--stored] [-f] [-j N]\n"
     "\n"
     "Writes each tensor (or each NAME) as DIR/FILE.npy (DIR defaults to '.', and is\n"
     "created if missing). FILE is the tensor name with every byte outside\n"
@@ -19,7 +20,8 @@ static const char help[] =
     "  --stored       write the stored stream instead (tfjs uint8/uint16 symbols,\n"
     "                 float16 values), byte-identical to the model's shards\n"
     "  --tensor NAME  only this tensor (repeatable)\n"
-    "  -f             overwrite existing .npy files\n";
+    "  -f             overwrite existing .npy files\n"
+    "  -j N           decode N tensors at a time (default: all cores)\n";
 
 static int write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
                      const uint64_t *dims, const void *data, size_t n)
@@ -86,8 +88,60 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
     return rc;
 }
 
+/* Tensors decoded by a pool of threads (the reader is thread-safe); the
+ * first failure stops the others taking new work. */
+struct pool {
+    const cnnz_reader *r;
+    char *in;
+    const char *dir;
+    int stored, force;
+    const size_t *idx;
+    size_t n, next;
+    int rc;
+    pthread_mutex_t lock;
+};
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t k = p->next++;
+        int stop = p->rc != EXIT_OK || k >= p->n;
+        pthread_mutex_unlock(&p->lock);
+        if (stop)
+            return NULL;
+        int rc = extract_one(p->r, p->in, p->idx[k], p->dir, p->stored, p->force);
+        if (rc) {
+            pthread_mutex_lock(&p->lock);
+            if (p->rc == EXIT_OK)
+                p->rc = rc;
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+static int extract_all(struct pool *p, unsigned threads)
+{
+    if (pthread_mutex_init(&p->lock, NULL))
+        return EXIT_ERR;
+    pthread_t tid[256];
+    unsigned started = 0;
+    if (threads > p->n)
+        threads = (unsigned)p->n;
+    for (; started + 1 < threads; started++)
+        if (pthread_create(&tid[started], NULL, pool_worker, p))
+            break;
+    pool_worker(p);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&p->lock);
+    return p->rc;
+}
+
 int cmd_extract(int argc, char **argv)
 {
+    const char *jobs = NULL;
     char *in = NULL;
     const char *dir = ".";
     int stored = 0, force = 0, nsel = 0;
@@ -105,6 +159,8 @@ int cmd_extract(int argc, char **argv)
             dir = argv[++i];
         } else if (!strcmp(a, "--tensor") && i + 1 < argc) {
             sel[nsel++] = argv[++i];
+        } else if (!strcmp(a, "-j") && i + 1 < argc) {
+            jobs = argv[++i];
         } else if (!strcmp(a, "--stored")) {
             stored = 1;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
@@ -133,17 +189,26 @@ int cmd_extract(int argc, char **argv)
         cli_error("%s: cannot create directory: %s", dir, strerror(errno));
         rc = EXIT_ERR;
     }
-    for (int k = 0; k < nsel && rc == EXIT_OK; k++) {
-        size_t idx;
-        if (cnnz_reader_find(r, sel[k], &idx)) {
+    unsigned threads = 1;
+    if (rc == EXIT_OK && cli_threads(jobs, &threads))
+        rc = EXIT_USAGE;
+    size_t n = nsel ? (size_t)nsel : cnnz_reader_tensor_count(r);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx)
+        rc = EXIT_ERR;
+    for (size_t k = 0; k < n && rc == EXIT_OK; k++) {
+        idx[k] = k;
+        if (nsel && cnnz_reader_find(r, sel[k], &idx[k])) {
             cli_error("%s: no tensor named '%s'", in, sel[k]);
             rc = EXIT_ERR;
-        } else {
-            rc = extract_one(r, in, idx, dir, stored, force);
         }
     }
-    for (size_t i = 0; nsel == 0 && i < cnnz_reader_tensor_count(r) && rc == EXIT_OK; i++)
-        rc = extract_one(r, in, i, dir, stored, force);
+    if (rc == EXIT_OK) {
+        struct pool p = {.r = r, .in = in, .dir = dir, .stored = stored, .force = force,
+                         .idx = idx, .n = n};
+        rc = extract_all(&p, threads);
+    }
+    free(idx);
     cnnz_reader_close(r);
     free(sel);
     return rc;
