@@ -121,6 +121,8 @@ static int encode_stream(const struct cnnz__alloc *a, struct cnnz__enc_tensor *e
             swap_streams(s, trial);
         }
     }
+    s->role = e->split.role[k]; /* the swaps moved the trial's stale fields in */
+    s->decoded_len = e->split.len[k];
     return CNNZ_OK;
 }
 

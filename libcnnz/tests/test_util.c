@@ -1064,8 +1064,11 @@ void model_check_image(const struct model *m, const uint8_t *img, size_t n)
     memset(&w, 0, sizeof w);
     struct cnnz_open_options o = {NULL, NULL, &w};
     int err = cnnz_reader_open_memory(&r, img, n, &o);
-    ck_assert_msg(err == 0, "open: %s (%s at %lld)", cnnz_error_token(err), w.what ? w.what : "?",
-                  (long long)w.offset);
+    ck_assert_msg(err == 0, "open: %s (%s at %lld, tensor %lld '%s', stream %d)",
+                  cnnz_error_token(err), w.what ? w.what : "?", (long long)w.offset,
+                  (long long)w.tensor,
+                  w.tensor >= 0 && (size_t)w.tensor < m->nt ? m->t[w.tensor].name : "?",
+                  (int)w.stream);
     ck_assert_uint_eq(cnnz_reader_file_size(r), n);
     model_check(m, r);
     /* the coded bytes the directory points at are in the image */
