@@ -115,7 +115,8 @@ static double mbps(uint64_t bytes, const struct timing *t)
 struct row {
     char label[32];
     int ok;          /* measured; else note says why not */
-    uint64_t size;   /* bytes */
+    uint64_t size;   /* bytes; cnnz rows: the payload (see run_cnnz) */
+    uint64_t file;   /* cnnz rows: whole .cnnz file bytes */
     double enc, dec; /* MB/s */
     double stream;   /* MB/s of cnnz_reader_decode_stream; < 0: not measured */
     unsigned enc_reps, dec_reps;
@@ -321,6 +322,7 @@ static int cnnz_verify(struct cnnz_run *c, struct row *row, uint64_t *stream_byt
     unsigned by_coder[5] = {0}, by_repr[8] = {0};
     *stream_bytes = 0;
     row->streams = 0;
+    row->size = 0;
     for (size_t i = 0; i < c->w->nm; i++) {
         const struct bt_model *m = &c->w->m[i];
         cnnz_reader *r = NULL;
@@ -354,6 +356,8 @@ static int cnnz_verify(struct cnnz_run *c, struct row *row, uint64_t *stream_byt
                 const struct cnnz_stream_info *si = &ti.streams[s];
                 need = si->decoded_bytes > need ? si->decoded_bytes : need;
                 *stream_bytes += si->decoded_bytes;
+                if (si->role != CNNZ_ROLE_CODEBOOK) /* the peers' input: the data streams */
+                    row->size += si->coded_bytes + si->coder_params_bytes;
                 by_coder[si->coder >= 0 && si->coder < 4 ? si->coder : 4]++;
                 row->coded += si->coder == c->coder;
                 row->streams++;
@@ -479,7 +483,11 @@ static void run_cnnz(struct bench *b, const struct bt_workload *w, const struct 
     } else {
         row->ok = 1;
         for (size_t i = 0; i < w->nm; i++)
-            row->size += c.file[i].len;
+            row->file += c.file[i].len;
+        size_t o = strlen(row->note);
+        snprintf(row->note + o, sizeof row->note - o, "; file %llu (+%.1f%% container, codebooks)",
+                 (unsigned long long)row->file,
+                 row->size ? 100.0 * ((double)row->file - (double)row->size) / (double)row->size : 0);
         row->enc = mbps(res->in_bytes, &te);
         row->dec = mbps(res->out_bytes, &td);
         row->stream = mbps(stream_bytes, &ts);
@@ -658,7 +666,9 @@ static int run_workload(struct bench *b, const struct bt_workload *w, const stru
     }
     printf("  bytes: peers = sum over model files of the compressed concatenation of that "
            "file's %s;\n"
-           "         cnnz = sum of whole .cnnz file bytes, one file per model file\n",
+           "         cnnz = payload: coded bytes + coder params of every stream that holds that\n"
+           "         data (not the codebooks); the whole-file size (names, shapes, codebooks,\n"
+           "         directory, checksums, alignment) is in the notes\n",
            w->data_what);
     printf("  enc/dec MB/s: peers on the data compressed; cnnz enc on the data given to the "
            "writer,\n"

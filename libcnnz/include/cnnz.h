@@ -243,6 +243,7 @@ struct cnnz_stream_info {
     uint64_t coded_bytes;
     uint64_t decoded_bytes;
     uint64_t coded_xxh64;
+    unsigned coder_params_bytes; /* coder_params_length of the stream entry */
 };
 
 /* Pointers stay valid until the reader is closed. */

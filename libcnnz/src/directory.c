@@ -95,6 +95,7 @@ static int parse_streams(cnnz_reader *r, struct cur *c, uint32_t t, const struct
         s->coded_bytes = cnnz__le64(f + 8);
         s->decoded_bytes = cnnz__le64(f + 16);
         s->coded_xxh64 = cnnz__le64(f + 24);
+        s->coder_params_bytes = plen;
         sp[k].params = params;
         sp[k].len = plen;
 
