@@ -47,6 +47,23 @@ expect 2 "extract with an unknown option is a usage error" "$cnnz" extract --bog
 expect 0 "encode four .npy files" "$cnnz" encode a.npy b.npy 'c d.npy' z.npy -o m.cnnz
 expect 0 "verify prints OK" "$cnnz" verify m.cnnz
 grep -q '^OK' out.txt && ok "verify output starts with OK" || bad "verify output starts with OK"
+expect 0 "verify -j 3" "$cnnz" verify m.cnnz -j 3
+for j in 0 257 x ''; do
+    expect 2 "-j '$j' is a usage error" "$cnnz" verify m.cnnz -j "$j"
+done
+expect 2 "convert --coder of an unknown name is a usage error" "$cnnz" encode a.npy -o bad.cnnz --coder lzw
+[ ! -e bad.cnnz ] && ok "a usage error writes no output" || bad "a usage error writes no output"
+for c in auto raw huffman rans cabac; do
+    if "$cnnz" encode a.npy b.npy 'c d.npy' z.npy -o "m-$c.cnnz" --coder "$c" -j 2 >out.txt 2>err.txt &&
+        "$cnnz" extract "m-$c.cnnz" -o "out-$c" >out.txt 2>err.txt &&
+        cmp -s a.npy "out-$c/a.npy" && cmp -s b.npy "out-$c/b.npy"; then
+        ok "--coder $c round trip"
+    else
+        bad "--coder $c round trip"; cat err.txt
+    fi
+done
+cmp -s m.cnnz m-auto.cnnz && ok "--coder auto is the default and -j does not change the bytes" ||
+    bad "--coder auto is the default and -j does not change the bytes"
 expect 0 "extract all" "$cnnz" extract m.cnnz -o out
 for f in a b z; do
     cmp -s "$f.npy" "out/$f.npy" && ok "extract $f.npy is bit-identical" || bad "extract $f.npy is bit-identical"

@@ -5,6 +5,9 @@
 
 static const struct cnnz__coder *const coders[] = {
     &cnnz__coder_raw, /* id 0 */
+    &cnnz__coder_huffman, /* id 1 */
+    &cnnz__coder_rans, /* id 2 */
+    &cnnz__coder_cabac, /* id 3 */
 };
 #define NCODERS (sizeof coders / sizeof coders[0])
 

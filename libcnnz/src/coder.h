@@ -50,5 +50,8 @@ CNNZ__INTERNAL const struct cnnz__coder *cnnz__coder_at(unsigned i);
 CNNZ__INTERNAL const struct cnnz__coder *cnnz__coder_get(unsigned id);
 
 extern const struct cnnz__coder cnnz__coder_raw;
+extern const struct cnnz__coder cnnz__coder_huffman;
+extern const struct cnnz__coder cnnz__coder_rans;
+extern const struct cnnz__coder cnnz__coder_cabac;
 
 #endif

@@ -49,6 +49,9 @@ int main(void)
     srunner_add_suite(sr, suite_view());
     srunner_add_suite(sr, suite_patch());
     srunner_add_suite(sr, suite_spec());
+    srunner_add_suite(sr, suite_huffman());
+    srunner_add_suite(sr, suite_rans());
+    srunner_add_suite(sr, suite_cabac());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
