@@ -68,6 +68,12 @@ SO_NO_UNDEF ?= -Wl,--no-undefined
 # ------------------------------------------------------------------ sources
 
 LIB_SRCS      := $(sort $(wildcard libcnnz/src/*.c))
+# make DECODE_ONLY=1: the library for small devices, without the encoder-side
+# pruning and quantizers (cnnz_quant.h). The tests and tools need them.
+QUANT_SRCS    := $(filter libcnnz/src/prune.c libcnnz/src/quant%.c,$(LIB_SRCS))
+ifeq ($(DECODE_ONLY),1)
+LIB_SRCS      := $(filter-out $(QUANT_SRCS),$(LIB_SRCS))
+endif
 TOOL_SRCS     := $(sort $(wildcard cnnz-tools/src/*.c))
 FMT_SRCS      := $(sort $(wildcard cnnz-tools/formats/*.c))
 LIBTEST_SRCS  := $(sort $(wildcard libcnnz/tests/*.c))
@@ -432,6 +438,7 @@ install: all
 	ln -sf libcnnz.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcnnz.so.$(SOVERSION)
 	ln -sf libcnnz.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcnnz.so
 	$(INSTALL) -m 644 libcnnz/include/cnnz.h $(DESTDIR)$(INCLUDEDIR)/cnnz.h
+	$(INSTALL) -m 644 libcnnz/include/cnnz_quant.h $(DESTDIR)$(INCLUDEDIR)/cnnz_quant.h
 	$(INSTALL) -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/libcnnz.pc
 	$(INSTALL) -m 755 $(CNNZ_BIN) $(DESTDIR)$(BINDIR)/cnnz
 	$(INSTALL) -m 644 cnnz-tools/cnnz.1 $(DESTDIR)$(MANDIR)/man1/cnnz.1
@@ -442,7 +449,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libcnnz.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libcnnz.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR)/libcnnz.so \
-	    $(DESTDIR)$(INCLUDEDIR)/cnnz.h \
+	    $(DESTDIR)$(INCLUDEDIR)/cnnz.h $(DESTDIR)$(INCLUDEDIR)/cnnz_quant.h \
 	    $(DESTDIR)$(PKGCONFIGDIR)/libcnnz.pc \
 	    $(DESTDIR)$(MANDIR)/man1/cnnz.1
 

@@ -186,11 +186,18 @@ function expectedDecoded(w, slice, descr) {
 
 // ------------------------------------------------------------------ one model
 
+// Compressed size of blob by a command-line compressor (stdin to stdout).
+function peerSize(cmd, args, blob) {
+    const r = spawnSync(cmd, args, { input: blob, maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.length;
+}
+
 function compareModel(manifestPath) {
     const name = basename(manifestPath).replace(/-weights_manifest\.json$|\.json$/, '');
     const dir = dirname(manifestPath);
     const cnnzFile = join(outDir, `${name}.cnnz`);
-    const res = { name, tensors: 0, sourceBytes: 0, cnnzBytes: 0, errors: [], notes: [] };
+    const res = { name, tensors: 0, sourceBytes: 0, cnnzBytes: 0, zstdBytes: 0, xzBytes: 0, errors: [], notes: [] };
     const err = (m) => { if (res.errors.length < 5) res.errors.push(m); else res.errors.more = (res.errors.more || 0) + 1; };
 
     const groups = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -203,6 +210,10 @@ function compareModel(manifestPath) {
         const shards = g.paths.map((p) => readFileSync(join(dir, p)));
         const blob = Buffer.concat(shards);
         res.sourceBytes += blob.length;
+        if (!check) { // the peers on the same bytes, measured in this run
+            res.zstdBytes += peerSize('zstd', ['-19', '-c', '-q'], blob);
+            res.xzBytes += peerSize('xz', ['-9e', '-c', '-T1'], blob);
+        }
         let off = 0;
         for (const w of g.weights) {
             res.tensors++;
@@ -285,15 +296,18 @@ if (check) {
         console.log(`${r.errors.length ? 'FAIL' : 'ok  '} ${r.name}: ${r.tensors} tensors, ${r.sourceBytes} -> ${r.cnnzBytes} bytes`);
     }
 } else {
-    const rows = [['model', 'tensors', 'source bytes', '.cnnz bytes', '.cnnz/source', 'bit-exact']];
-    const tot = { tensors: 0, src: 0, out: 0 };
+    const rows = [['model', 'tensors', 'source bytes', '.cnnz bytes', '.cnnz/source', 'bit-exact', 'zstd -19', 'xz -9e', '.cnnz/xz']];
+    const tot = { tensors: 0, src: 0, out: 0, zstd: 0, xz: 0 };
     for (const r of results) {
-        rows.push([r.name, r.tensors, r.sourceBytes, r.cnnzBytes, pct(r.cnnzBytes, r.sourceBytes), r.errors.length ? 'NO' : 'yes']);
+        rows.push([r.name, r.tensors, r.sourceBytes, r.cnnzBytes, pct(r.cnnzBytes, r.sourceBytes), r.errors.length ? 'NO' : 'yes',
+            r.zstdBytes, r.xzBytes, pct(r.cnnzBytes, r.xzBytes)]);
         tot.tensors += r.tensors;
         tot.src += r.sourceBytes;
         tot.out += r.cnnzBytes;
+        tot.zstd += r.zstdBytes;
+        tot.xz += r.xzBytes;
     }
-    rows.push(['total', tot.tensors, tot.src, tot.out, pct(tot.out, tot.src), failed ? 'NO' : 'yes']);
+    rows.push(['total', tot.tensors, tot.src, tot.out, pct(tot.out, tot.src), failed ? 'NO' : 'yes', tot.zstd, tot.xz, pct(tot.out, tot.xz)]);
     const width = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
     const line = (row) => row.map((v, c) => (c === 0 || c === 5 ? String(v).padEnd(width[c]) : String(v).padStart(width[c]))).join('  ').trimEnd();
     console.log('');
@@ -302,7 +316,8 @@ if (check) {
     rows.slice(1, -1).forEach((row) => console.log(line(row)));
     console.log(width.map((w) => '-'.repeat(w)).join('  '));
     console.log(line(rows[rows.length - 1]));
-    console.log('source bytes: the .bin shards; .cnnz bytes: the whole container (raw coder, no entropy coding yet).');
+    console.log('source bytes: the .bin shards; .cnnz bytes: the whole container (cnnz convert --coder auto: names,');
+    console.log('shapes, checksums included), lossless; zstd -19 / xz -9e: the same shards compressed in this run.');
     for (const r of results) for (const n of r.notes) console.log(`note: ${r.name}: ${n}`);
 }
 console.log(`roundtrip: ${results.length - failed} passed, ${failed} failed`);

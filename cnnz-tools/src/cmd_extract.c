@@ -17,8 +17,9 @@ static const char help[] =
     "the names '.' and '..' encoded whole. Tensors come out in their dtype:\n"
     "TensorFlow.js quantized weights as the float32 (or int32) tfjs computes.\n"
     "\n"
-    "  --stored       write the stored stream instead (tfjs uint8/uint16 symbols,\n"
-    "                 float16 values), byte-identical to the model's shards\n"
+    "  --stored       write the values as stored instead of decoded: tfjs uint8/uint16\n"
+    "                 symbols and float16 values, byte-identical to the model's shards;\n"
+    "                 codebook indices of ham tensors (sham tensors: an error)\n"
     "  --tensor NAME  only this tensor (repeatable)\n"
     "  -f             overwrite existing .npy files\n"
     "  -j N           decode N tensors at a time (default: all cores)\n";
@@ -51,14 +52,21 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
     cnnz_reader_tensor_info(r, i, &ti);
     int dtype = ti.dtype;
     uint64_t bytes = ti.decoded_bytes;
-    if (stored) {
-        if (ti.stream_count != 1) {
-            cli_error("%s: tensor '%s' has %u streams; --stored needs one", in, ti.name, ti.stream_count);
-            return EXIT_ERR;
-        }
-        if (ti.symbol_dtype)
-            dtype = ti.symbol_dtype;
-        bytes = ti.streams[0].decoded_bytes;
+    /* --stored: the values as the source stored them. A plain or planes
+     * tensor is its elements; affine and widen keep the source's symbols or
+     * half floats in stream 0; ham its indices in stream 1. */
+    int sk = -1;
+    if (stored && (ti.repr == CNNZ_REPR_AFFINE || ti.repr == CNNZ_REPR_WIDEN))
+        sk = 0;
+    else if (stored && ti.repr == CNNZ_REPR_HAM)
+        sk = 1;
+    else if (stored && ti.repr == CNNZ_REPR_SHAM) {
+        cli_error("%s: tensor '%s' is sparse (sham): it has no dense stored stream", in, ti.name);
+        return EXIT_ERR;
+    }
+    if (sk >= 0) {
+        dtype = ti.symbol_dtype;
+        bytes = ti.streams[sk].decoded_bytes;
     }
     void *buf = malloc(bytes ? (size_t)bytes : 1);
     if (!buf) {
@@ -66,8 +74,8 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
         return EXIT_ERR;
     }
     struct cnnz_where w = {0};
-    int err = stored ? cnnz_reader_decode_stream(r, i, 0, buf, (size_t)bytes, &w)
-                     : cnnz_reader_decode(r, i, buf, (size_t)bytes, &w);
+    int err = sk >= 0 ? cnnz_reader_decode_stream(r, i, (unsigned)sk, buf, (size_t)bytes, &w)
+                      : cnnz_reader_decode(r, i, buf, (size_t)bytes, &w);
     int rc;
     if (err) {
         rc = cli_lib_error(in, r, &w, err);

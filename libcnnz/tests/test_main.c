@@ -49,6 +49,7 @@ int main(void)
     srunner_add_suite(sr, suite_view());
     srunner_add_suite(sr, suite_patch());
     srunner_add_suite(sr, suite_spec());
+    srunner_add_suite(sr, suite_quant());
     srunner_add_suite(sr, suite_huffman());
     srunner_add_suite(sr, suite_rans());
     srunner_add_suite(sr, suite_cabac());

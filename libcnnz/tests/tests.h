@@ -30,6 +30,7 @@ Suite *suite_open(void);
 Suite *suite_view(void);
 Suite *suite_patch(void);
 Suite *suite_spec(void);
+Suite *suite_quant(void);
 Suite *suite_huffman(void);
 Suite *suite_rans(void);
 Suite *suite_cabac(void);
