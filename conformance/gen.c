@@ -244,7 +244,7 @@ static void affine(struct out *o, const char *coder_name, int coder, const char 
     size_t n = count(rank, dims), ss = cnnz_dtype_size(symdt);
     const double scale = 0.0078125, offset = -1.0;
     for (size_t i = 0; i < n; i++) {
-        unsigned q = 128 + (unsigned)(normal(r) * 12);
+        unsigned q = (unsigned)(128 + (int)(normal(r) * 12)); /* 87 ..= 169 */
         if (ss == 1)
             in[i] = (uint8_t)q;
         else
