@@ -7,12 +7,15 @@
 #include "cli.h"
 #include "npy.h"
 #include "npz.h"
+#include "lossy.h"
 #include "onnx.h"
 #include "safetensors.h"
 #include "tfjs.h"
 
 static const char help[] =
     "usage: cnnz convert IN... -o OUT.cnnz [-f] [--coder NAME] [-j N] [--skip-unsupported]\n"
+    "                    [--prune F] [--quant METHOD:K] [--min-weights N] [--only REGEX]\n"
+    "                    [--skip REGEX] [--seed N] [--report FILE.json]\n"
     "       (cnnz encode is the same command)\n"
     "\n"
     "Stores every weight tensor of the inputs in OUT.cnnz, lossless, with its\n"
@@ -31,6 +34,20 @@ static const char help[] =
     "                      coder; or one coder for every stream: raw, huffman,\n"
     "                      rans, cabac (a stream it cannot code stays raw)\n"
     "  -j N                encode with N threads (default: all cores)\n"
+    "  --prune F           lossy: zero the fraction F (0..1) of smallest |w| of each\n"
+    "                      selected tensor\n"
+    "  --quant METHOD:K    lossy: quantize the kept weights of each selected tensor to\n"
+    "                      a codebook (stored as HAM/sHAM; pruned weights stay 0):\n"
+    "                      uq:K (uniform), kmeans:K (k-means weight sharing), pws:K\n"
+    "                      (probabilistic weight sharing), ecsq:BITS (entropy-\n"
+    "                      constrained, BITS per weight)\n"
+    "  --min-weights N     select float32 tensors of rank >= 2 with >= N weights\n"
+    "                      (default 1024); 1-D tensors (biases, norms) stay lossless\n"
+    "  --only REGEX        select only tensors whose name matches (POSIX extended)\n"
+    "  --skip REGEX        never select tensors whose name matches\n"
+    "  --seed N            seed of k-means++ and PWS (default 0)\n"
+    "  --report FILE.json  the per-tensor report (method, levels, sparsity, bits per\n"
+    "                      weight, ratio, SQNR, max abs error, relative L2 error)\n"
     "  --skip-unsupported  warn about tensors cnnz cannot hold (dtype string,\n"
     "                      float8, ...) and leave them out, instead of failing\n"
     "  -h, --help          this text\n";
@@ -43,6 +60,9 @@ struct enc {
     int coder;
     int skip_unsupported;
     const char *format; /* source.format so far, or "mixed" */
+    struct lossy *lossy;
+    FILE *out;
+    unsigned long long decoded; /* decoded bytes of every tensor written */
 };
 
 static int add(struct enc *e, const char *path, const char *name, const struct cnnz_tensor_desc *d0,
@@ -52,6 +72,15 @@ static int add(struct enc *e, const char *path, const char *name, const struct c
     d.name = name;
     d.name_len = strlen(name);
     d.coder = e->coder;
+    uint64_t n = 1;
+    for (unsigned i = 0; i < d.rank; i++)
+        n *= d.dims[i];
+    e->decoded += n * cnnz_dtype_size(d.dtype);
+    if (lossy_selected(e->lossy, name, &d)) {
+        e->tensors++;
+        e->bytes += size;
+        return lossy_add(e->lossy, e->w, e->out, e->coder, path, name, &d, data, size);
+    }
     int err = cnnz_writer_add_tensor(e->w, &d, data, size);
     e->tensors++;
     e->bytes += size;
@@ -230,10 +259,10 @@ static int encode_tfjs(struct enc *e, const char *path, const unsigned char *buf
     return rc;
 }
 
-int cmd_encode(int argc, char **argv)
+static int encode_run(int argc, char **argv, struct lossy *lossy)
 {
     const char *out = NULL, *coder = "auto", *jobs = NULL;
-    int force = 0, nin = 0, skip = 0;
+    int force = 0, nin = 0, skip = 0, lo;
     char **in = calloc((size_t)argc + 1, sizeof *in);
     if (!in)
         return EXIT_ERR;
@@ -243,6 +272,11 @@ int cmd_encode(int argc, char **argv)
             fputs(help, stdout);
             free(in);
             return EXIT_OK;
+        } else if ((lo = lossy_option(lossy, argc, argv, &i)) != 0) {
+            if (lo < 0) {
+                free(in);
+                return EXIT_USAGE;
+            }
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--coder") || !strcmp(a, "-j")) &&
                    i + 1 < argc) {
             *(a[1] == 'o' ? &out : a[1] == 'j' ? &jobs : &coder) = argv[++i];
@@ -271,15 +305,18 @@ int cmd_encode(int argc, char **argv)
         return EXIT_USAGE;
     }
     unsigned threads;
-    if (cli_threads(jobs, &threads)) {
+    int lrc;
+    if (cli_threads(jobs, &threads) || (lrc = lossy_start(lossy))) {
         free(in);
         return EXIT_USAGE;
     }
+    e.lossy = lossy;
     struct outfile o;
     if (outfile_open(&o, out, force, in, nin)) {
         free(in);
         return EXIT_ERR;
     }
+    e.out = o.f;
     struct cnnz_writer_options wo = {.threads = threads};
     int rc = cnnz_writer_open_file(&e.w, o.f, &wo) ? EXIT_ERR : EXIT_OK;
     if (rc)
@@ -328,7 +365,17 @@ int cmd_encode(int argc, char **argv)
     if (e.progress && e.tensors)
         fputc('\n', stderr);
     cnnz_writer_free(e.w);
+    long fsize = ftell(o.f);
+    rc = lossy_finish(lossy, rc, e.decoded, fsize > 0 ? (unsigned long long)fsize : 0, force);
     rc = rc ? (outfile_abort(&o), rc) : outfile_commit(&o);
     free(in);
+    return rc;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+    struct lossy lossy = {.min_weights = 1024};
+    int rc = encode_run(argc, argv, &lossy);
+    lossy_free(&lossy);
     return rc;
 }

@@ -28,7 +28,11 @@ mknpy() {
         printf '\223NUMPY\001\000'
         printf "\\$(printf '%03o' $((hl % 256)))\\$(printf '%03o' $((hl / 256)))"
         printf '%s%*s\n' "$dict" "$pad" ''
-        head -c "$4" /dev/urandom
+        if [ -n "${FINITE:-}" ]; then # bytes < 0x80: finite, positive-signed floats
+            head -c "$4" /dev/urandom | tr '\200-\377' '\000-\177'
+        else
+            head -c "$4" /dev/urandom
+        fi
     } >"$1"
 }
 
@@ -62,6 +66,28 @@ for c in auto raw huffman rans cabac; do
         bad "--coder $c round trip"; cat err.txt
     fi
 done
+# lossy stage: pruning and quantization of the selected float32 tensors
+FINITE=1 mknpy w.npy '<f4' '(4, 512)' 8192
+mknpy nan.npy '<f4' '(4, 512)' 8192
+printf '\377\377\377\377' | dd of=nan.npy bs=1 seek=200 conv=notrunc 2>/dev/null
+expect 1 "a NaN weight is an error, not a crash" "$cnnz" encode nan.npy -o nan.cnnz --quant uq:8
+[ ! -e nan.cnnz ] && ok "a failed convert leaves no output" || bad "a failed convert leaves no output"
+for q in uq:16 kmeans:8 pws:8 ecsq:2; do
+    expect 0 "convert --prune 0.5 --quant $q" "$cnnz" encode w.npy a.npy -o "q-${q%%:*}.cnnz" --prune 0.5 --quant "$q" --report "q-${q%%:*}.json"
+    grep -q '^quant summary' out.txt && grep -q '"cnnz-quant-report/1"' "q-${q%%:*}.json" &&
+        ok "--quant $q prints a summary and writes the report" || bad "--quant $q prints a summary and writes the report"
+    expect 0 "verify the quantized file ($q)" "$cnnz" verify "q-${q%%:*}.cnnz"
+done
+grep -q '"w"' q-uq.json && ! grep -q '"a"' q-uq.json && ok "only tensors of >= 1024 weights are quantized by default" ||
+    bad "only tensors of >= 1024 weights are quantized by default"
+expect 0 "--prune alone keeps the kept weights exact" "$cnnz" encode w.npy -o lossy-p.cnnz --prune 0.25
+for bad in 'uq:0' 'uq:70000' 'kmeans' 'lloyd:8' 'ecsq:0'; do
+    expect 2 "--quant $bad is a usage error" "$cnnz" encode w.npy -o bad.cnnz --quant "$bad"
+done
+expect 2 "--prune 1.5 is a usage error" "$cnnz" encode w.npy -o bad.cnnz --prune 1.5
+expect 2 "--only without --prune/--quant is a usage error" "$cnnz" encode w.npy -o bad.cnnz --only w
+expect 0 "--skip leaves a tensor lossless" "$cnnz" encode w.npy -o lossy-s.cnnz --quant uq:4 --skip '^w$'
+"$cnnz" extract lossy-s.cnnz -o sk >/dev/null 2>&1 && cmp -s w.npy sk/w.npy && ok "--skip: bit-exact" || bad "--skip: bit-exact"
 cmp -s m.cnnz m-auto.cnnz && ok "--coder auto is the default and -j does not change the bytes" ||
     bad "--coder auto is the default and -j does not change the bytes"
 expect 0 "extract all" "$cnnz" extract m.cnnz -o out
