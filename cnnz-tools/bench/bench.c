@@ -19,6 +19,7 @@
  * decoded bytes that differ from the input, output that differs between two
  * encodes of the same input) makes the exit status 1.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "cnnz_quant.h"
 
 #define MAX_REPS 100u
 #define MAX_SUMMARY 32u
@@ -888,6 +890,114 @@ static int sec_ppocr_p90q32(struct bench *b)
     return workload_section(b, "ppocr-p90q32", "u8 indices", 1, corpus_ppocr_p90q32, &tg, sham_paper);
 }
 
+/* ------------------------------------------------------------ quantizers */
+
+/* Issue 5's table: each method at 32 levels after 90% magnitude pruning, on
+ * the PP-OCR float tensors of rank >= 2 and >= 1024 weights (what `cnnz
+ * convert --prune 0.9 --quant M:32` selects): time of pruning + quantizing
+ * (single thread), distortion over all of them (SQNR = 10 log10 of the sum
+ * of w^2 over the sum of squared errors), and the size as written by
+ * CNNZ_CODER_AUTO (HAM/sHAM, whole .cnnz files of those tensors) vs float32. */
+static int sec_quant(struct bench *b)
+{
+    (void)b;
+    struct bt_workload w;
+    memset(&w, 0, sizeof w);
+    if (corpus_ppocr_f32(b->corpus, &w))
+        return 1;
+    static const struct {
+        const char *label;
+        int method, init;
+        double target;
+    } meth[] = {{"uq", CNNZ_QUANT_UQ, 0, 0},
+                {"kmeans", CNNZ_QUANT_CWS, CNNZ_KMEANS_LINEAR, 0},
+                {"kmeans++", CNNZ_QUANT_CWS, CNNZ_KMEANS_PLUSPLUS, 0},
+                {"pws", CNNZ_QUANT_PWS, 0, 0},
+                {"ecsq", CNNZ_QUANT_ECSQ, 0, 0.7}};
+    int rc = 0;
+    printf("PP-OCR float tensors of rank >= 2 and >= 1024 weights; prune 0.9 per tensor, then each\n"
+           "method with 32 levels (ecsq: target 0.7 bits/weight, at most 256 levels); time is\n"
+           "pruning + quantizing, single thread; bytes are .cnnz files of those tensors (--coder auto)\n");
+    printf("  %-9s %10s %10s %8s %9s %9s\n", "method", "weights", "bytes", "ratio", "SQNR dB",
+           "time s");
+    for (size_t mi = 0; mi < sizeof meth / sizeof meth[0] && !rc; mi++) {
+        struct cnnz_quant_options q;
+        memset(&q, 0, sizeof q);
+        q.method = meth[mi].method;
+        q.levels = meth[mi].target > 0 ? 256 : 32;
+        q.kmeans_init = meth[mi].init;
+        q.target_bits = meth[mi].target;
+        double secs = 0, sig = 0, err = 0;
+        uint64_t weights = 0, bytes = 0;
+        for (size_t i = 0; i < w.nm && !rc; i++) {
+            struct membuf file = {0};
+            struct cnnz_sink sink = {mem_write, &file};
+            cnnz_writer *wr = NULL;
+            rc = cnnz_writer_open(&wr, &sink, NULL) != 0;
+            for (size_t k = 0; k < w.m[i].n && !rc; k++) {
+                const struct bt_tensor *t = &w.m[i].t[k];
+                if (t->rank < 2 || t->elements < 1024)
+                    continue;
+                size_t n = (size_t)t->elements;
+                float *wt = malloc(n * 4), *cb = malloc(257 * 4);
+                uint8_t *mask = malloc(n), *idx = malloc(n * 2);
+                if (!wt || !cb || !mask || !idx) {
+                    rc = 1;
+                } else {
+                    memcpy(wt, t->data, n * 4);
+                    uint32_t cbn = 257;
+                    struct cnnz_quant_report rep;
+                    double t0 = now();
+                    int e = cnnz_prune_fraction(wt, n, 0.9, mask, NULL, NULL);
+                    if (!e)
+                        e = cnnz_quantize(wt, n, mask, &q, cb, &cbn, idx, &rep);
+                    secs += now() - t0;
+                    if (!e) {
+                        int sdt = cnnz_quant_index_dtype(q.levels);
+                        for (size_t j = 0; j < n; j++) {
+                            unsigned x = sdt == CNNZ_DT_U8 ? idx[j] : (unsigned)(idx[2 * j] | idx[2 * j + 1] << 8);
+                            double d = (double)wt[j] - (double)cb[x];
+                            sig += (double)wt[j] * wt[j];
+                            err += d * d;
+                        }
+                        struct cnnz_tensor_desc d = {.name = t->name, .dtype = CNNZ_DT_F32,
+                                                     .rank = t->rank, .dims = t->dims,
+                                                     .repr = CNNZ_REPR_HAM, .symbol_dtype = sdt,
+                                                     .coder = CNNZ_CODER_AUTO, .codebook = cb,
+                                                     .codebook_size = cbn};
+                        e = cnnz_writer_add_tensor(wr, &d, idx, n * cnnz_dtype_size(sdt));
+                        weights += n;
+                    }
+                    if (e) {
+                        fprintf(stderr, "bench: quant %s: %s: %s\n", meth[mi].label, t->name,
+                                cnnz_error_token(e));
+                        rc = 1;
+                    }
+                }
+                free(wt);
+                free(cb);
+                free(mask);
+                free(idx);
+            }
+            if (!rc)
+                rc = cnnz_writer_finish(wr) != 0;
+            cnnz_writer_free(wr);
+            bytes += file.len;
+            membuf_free(&file);
+        }
+        if (!rc) {
+            printf("  %-9s %10llu %10llu %7.1fx %9.2f %9.2f\n", meth[mi].label,
+                   (unsigned long long)weights, (unsigned long long)bytes,
+                   bytes ? 4.0 * (double)weights / (double)bytes : 0, 10 * log10(sig / err), secs);
+            printf("bench quant method=%s levels=%u prune=0.90 ratio=%.1f sqnr_db=%.2f time_s=%.2f\n",
+                   meth[mi].label, q.levels, bytes ? 4.0 * (double)weights / (double)bytes : 0,
+                   10 * log10(sig / err), secs);
+        }
+    }
+    corpus_free(&w);
+    return rc;
+}
+
 static const struct section {
     const char *name;
     int (*run)(struct bench *b);
@@ -895,6 +1005,7 @@ static const struct section {
     {"faceapi-u8", sec_faceapi_u8},
     {"ppocr-f32", sec_ppocr_f32},
     {"ppocr-p90q32", sec_ppocr_p90q32},
+    {"quant", sec_quant},
 };
 
 /* ------------------------------------------------------------ main */
