@@ -9,7 +9,8 @@
 #include "npy.h"
 
 static const char help[] =
-    "usage: cnnz extract IN.cnnz [-o DIR] [--tensor NAME]... [--stored] [-f] [-j N]\n"
+    "usage: cnnz extract IN.cnnz [-o DIR] [--tensor NAME]... [--stored | --levels] [-f]\n"
+    "                    [-j N]\n"
     "\n"
     "Writes each tensor (or each NAME) as DIR/FILE.npy (DIR defaults to '.', and is\n"
     "created if missing). FILE is the tensor name with every byte outside\n"
@@ -20,6 +21,11 @@ static const char help[] =
     "  --stored       write the values as stored instead of decoded: tfjs uint8/uint16\n"
     "                 symbols and float16 values, byte-identical to the model's shards;\n"
     "                 codebook indices of ham tensors (sham tensors: an error)\n"
+    "  --levels       integer levels for accelerators: for ham/sham tensors the\n"
+    "                 codebook indices as FILE.npy and the codebook as\n"
+    "                 FILE.codebook.npy; for tfjs-quantized (affine) tensors the\n"
+    "                 symbols as FILE.npy and [scale, offset] (float64) as\n"
+    "                 FILE.affine.npy; other tensors as usual\n"
     "  --tensor NAME  only this tensor (repeatable)\n"
     "  -f             overwrite existing .npy files\n"
     "  -j N           decode N tensors at a time (default: all cores)\n";
@@ -45,6 +51,44 @@ static int write_npy(const char *path, int force, char *input, int dtype, unsign
     return outfile_commit(&o);
 }
 
+/* DIR/FILE.npy for the tensor (suffix e.g. ".codebook"); malloc'd. */
+static char *out_path(const char *dir, const struct cnnz_tensor_info *ti, const char *suffix)
+{
+    char file[3 * CNNZ_MAX_NAME_BYTES + 8];
+    cli_name_to_file(ti->name, ti->name_len, file, sizeof file);
+    size_t pl = strlen(dir) + strlen(file) + strlen(suffix) + 8;
+    char *path = malloc(pl);
+    if (path)
+        snprintf(path, pl, "%s/%s%s.npy", dir, file, suffix);
+    return path;
+}
+
+/* --levels: what a tensor's integer form has besides its symbols. */
+static int write_side(const cnnz_reader *r, char *in, size_t i, const struct cnnz_tensor_info *ti,
+                      const char *dir, int force)
+{
+    char *path = out_path(dir, ti, ti->repr == CNNZ_REPR_AFFINE ? ".affine" : ".codebook");
+    if (!path)
+        return EXIT_ERR;
+    int rc;
+    if (ti->repr == CNNZ_REPR_AFFINE) {
+        double so[2] = {ti->scale, ti->offset};
+        uint64_t two = 2;
+        rc = write_npy(path, force, in, CNNZ_DT_F64, 1, &two, so, sizeof so);
+    } else {
+        uint64_t k = ti->codebook_size;
+        size_t bytes = (size_t)ti->streams[0].decoded_bytes;
+        void *cb = malloc(bytes ? bytes : 1);
+        struct cnnz_where w = {0};
+        int err = cb ? cnnz_reader_decode_stream(r, i, 0, cb, bytes, &w) : CNNZ_E_NOMEM;
+        rc = err ? cli_lib_error(in, r, &w, err)
+                 : write_npy(path, force, in, ti->dtype, 1, &k, cb, bytes);
+        free(cb);
+    }
+    free(path);
+    return rc;
+}
+
 static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir, int stored,
                        int force)
 {
@@ -55,8 +99,13 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
     /* --stored: the values as the source stored them. A plain or planes
      * tensor is its elements; affine and widen keep the source's symbols or
      * half floats in stream 0; ham its indices in stream 1. */
-    int sk = -1;
-    if (stored && (ti.repr == CNNZ_REPR_AFFINE || ti.repr == CNNZ_REPR_WIDEN))
+    int sk = -1, levels = stored == 2 && (ti.repr == CNNZ_REPR_HAM || ti.repr == CNNZ_REPR_SHAM);
+    if (stored == 2 && ti.repr != CNNZ_REPR_AFFINE)
+        stored = 0; /* --levels: only quantized tensors have levels */
+    if (levels) {
+        dtype = ti.symbol_dtype;
+        bytes = ti.elements * cnnz_dtype_size(dtype);
+    } else if (stored && (ti.repr == CNNZ_REPR_AFFINE || ti.repr == CNNZ_REPR_WIDEN))
         sk = 0;
     else if (stored && ti.repr == CNNZ_REPR_HAM)
         sk = 1;
@@ -74,8 +123,9 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
         return EXIT_ERR;
     }
     struct cnnz_where w = {0};
-    int err = sk >= 0 ? cnnz_reader_decode_stream(r, i, (unsigned)sk, buf, (size_t)bytes, &w)
-                      : cnnz_reader_decode(r, i, buf, (size_t)bytes, &w);
+    int err = levels    ? cnnz_reader_decode_indices(r, i, buf, (size_t)bytes, &w)
+              : sk >= 0 ? cnnz_reader_decode_stream(r, i, (unsigned)sk, buf, (size_t)bytes, &w)
+                        : cnnz_reader_decode(r, i, buf, (size_t)bytes, &w);
     int rc;
     if (err) {
         rc = cli_lib_error(in, r, &w, err);
@@ -91,6 +141,8 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
         snprintf(path, pl, "%s/%s.npy", dir, file);
         rc = write_npy(path, force, in, dtype, ti.rank, ti.dims, buf, (size_t)bytes);
         free(path);
+        if (!rc && (levels || (stored == 2 && ti.repr == CNNZ_REPR_AFFINE)))
+            rc = write_side(r, in, i, &ti, dir, force);
     }
     free(buf);
     return rc;
@@ -169,8 +221,10 @@ int cmd_extract(int argc, char **argv)
             sel[nsel++] = argv[++i];
         } else if (!strcmp(a, "-j") && i + 1 < argc) {
             jobs = argv[++i];
-        } else if (!strcmp(a, "--stored")) {
-            stored = 1;
+        } else if (!strcmp(a, "--stored") || !strcmp(a, "--levels")) {
+            if (stored) /* one of them, once */
+                rc = EXIT_USAGE;
+            stored = a[2] == 's' ? 1 : 2;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             force = 1;
         } else if ((a[0] == '-' && a[1]) || in) {

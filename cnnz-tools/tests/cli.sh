@@ -80,6 +80,11 @@ for q in uq:16 kmeans:8 pws:8 ecsq:2; do
 done
 grep -q '"w"' q-uq.json && ! grep -q '"a"' q-uq.json && ok "only tensors of >= 1024 weights are quantized by default" ||
     bad "only tensors of >= 1024 weights are quantized by default"
+expect 0 "extract --levels" "$cnnz" extract q-uq.cnnz --levels -o lv
+[ -s lv/w.npy ] && [ -s lv/w.codebook.npy ] && [ -s lv/a.npy ] && [ ! -e lv/a.codebook.npy ] &&
+    ok "--levels writes indices and codebook of quantized tensors only" ||
+    bad "--levels writes indices and codebook of quantized tensors only"
+expect 2 "--levels with --stored is a usage error" "$cnnz" extract q-uq.cnnz --levels --stored -o lv2
 expect 0 "--prune alone keeps the kept weights exact" "$cnnz" encode w.npy -o lossy-p.cnnz --prune 0.25
 for bad in 'uq:0' 'uq:70000' 'kmeans' 'lloyd:8' 'ecsq:0'; do
     expect 2 "--quant $bad is a usage error" "$cnnz" encode w.npy -o bad.cnnz --quant "$bad"

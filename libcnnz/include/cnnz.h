@@ -295,6 +295,17 @@ CNNZ_API int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **d
 CNNZ_API int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned stream,
                                        void *dst, size_t dst_size, struct cnnz_where *where);
 
+/* The codebook indices of a `ham` or `sham` tensor (elements symbols of
+ * symbol_dtype, little-endian) into dst (dst_size >= elements * size of
+ * symbol_dtype), e.g. for accelerators that take integer levels. A sham
+ * element that is not stored gets the index of the first all-zero-bytes
+ * codebook entry (CNNZ_E_UNSUPPORTED when there is none, or for other
+ * representations). Checks what cnnz_reader_decode checks, the decoded
+ * checksum included. The codebook itself: cnnz_reader_decode_stream(r,
+ * index, 0, ...). Thread-safe. */
+CNNZ_API int cnnz_reader_decode_indices(const cnnz_reader *r, size_t index, void *dst,
+                                        size_t dst_size, struct cnnz_where *where);
+
 /* Full verification (spec 9.3): every section header, every padding byte,
  * every checksum, every tensor decoded. Returns the first fault. */
 CNNZ_API int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *where);

@@ -579,6 +579,72 @@ int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned strea
     return err;
 }
 
+int cnnz_reader_decode_indices(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
+                               struct cnnz_where *w)
+{
+    if (!r || (!dst && dst_size))
+        return cnnz__fail(w, CNNZ_E_ARG, "argument", -1, -1, -1);
+    if (index >= r->ntensors)
+        return cnnz__fail(w, CNNZ_E_NOTFOUND, "argument", -1, -1, -1);
+    const struct cnnz_tensor_info *ti = &r->tensors[index].info;
+    const int64_t t = (int64_t)index;
+    if (ti->repr != CNNZ_REPR_HAM && ti->repr != CNNZ_REPR_SHAM)
+        return cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", t, -1, -1);
+    const size_t ss = cnnz_dtype_size(ti->symbol_dtype), es = cnnz_dtype_size(ti->dtype);
+    const size_t n = (size_t)ti->elements; /* elements * es <= SIZE_MAX, checked at open */
+    if (dst_size / ss < n)
+        return cnnz__fail(w, CNNZ_E_BUFFER, "argument", t, -1, -1);
+    struct decoded d;
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    uint8_t *out = dst;
+    if (!err && ti->repr == CNNZ_REPR_HAM) {
+        if (n)
+            memcpy(out, d.data[1], n * ss);
+    } else if (!err) {
+        uint32_t z = 0; /* the first all-zero entry stands for the unstored elements */
+        while (z < ti->codebook_size) {
+            size_t b = 0;
+            while (b < es && d.data[0][(size_t)z * es + b] == 0)
+                b++;
+            if (b == es)
+                break;
+            z++;
+        }
+        if (z == ti->codebook_size)
+            err = cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", t, -1, -1);
+        for (size_t i = 0; !err && i < n; i++) {
+            if (ss == 1)
+                out[i] = (uint8_t)z;
+            else
+                cnnz__put16(out + 2 * i, (uint16_t)z);
+        }
+        if (!err && (err = cnnz__sham_indices(ti, &d.view, out)))
+            cnnz__fail(w, err, "tensor", t, -1, -1);
+    }
+    /* The decoded checksum, over codebook[index] rebuilt in chunks. */
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    uint64_t chunk[4096];
+    const size_t per = sizeof chunk / es;
+    for (size_t first = 0; !err && first < n; first += per) {
+        size_t k = n - first < per ? n - first : per;
+        for (size_t i = 0; i < k && !err; i++) {
+            unsigned q = ss == 1 ? out[first + i] : cnnz__le16(out + 2 * (first + i));
+            if (q >= ti->codebook_size ||
+                (ti->dtype == CNNZ_DT_BOOL && d.data[0][q] > 1)) /* as the rebuild rejects */
+                err = cnnz__fail(w, CNNZ_E_CORRUPT, "tensor", t, -1, -1);
+            else
+                memcpy((uint8_t *)chunk + i * es, d.data[0] + (size_t)q * es, es);
+        }
+        if (!err)
+            XXH64_update(&st, chunk, k * es);
+    }
+    streams_release(r, &d, ti->stream_count);
+    if (!err && cnnz__sum_bad(XXH64_digest(&st), ti->decoded_xxh64))
+        err = cnnz__fail(w, CNNZ_E_CHECKSUM, "tensor", t, -1, -1);
+    return err;
+}
+
 /* Verify one tensor without a tensor-sized output buffer: rebuild in chunks
  * and hash them as they come. */
 static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *w)

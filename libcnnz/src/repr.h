@@ -92,6 +92,11 @@ CNNZ__INTERNAL void cnnz__codebook_write(const struct cnnz_tensor_info *ti, uint
 CNNZ__INTERNAL int cnnz__codebook_put(const struct cnnz_tensor_info *ti, const uint8_t *codebook,
                                       unsigned sym, uint8_t *dst, size_t es);
 
+/* sHAM: the symbols of the stored elements into dst (elements symbols of
+ * symbol_dtype), leaving the other elements as the caller filled them. */
+CNNZ__INTERNAL int cnnz__sham_indices(const struct cnnz_tensor_info *ti,
+                                      const struct cnnz__streams *ss, uint8_t *dst);
+
 /* Shared by representations whose parameter block is symbol_dtype + 7 reserved. */
 CNNZ__INTERNAL int cnnz__reserved_zero(const uint8_t *p, size_t n);
 

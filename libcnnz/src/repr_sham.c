@@ -88,19 +88,21 @@ static int sham_stream(const struct cnnz_tensor_info *ti, unsigned k, uint8_t *r
 }
 
 /* Place the stored elements of the blocks that meet [first, first + count),
- * resuming from cur when the previous call ended at first. */
-static int sham_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
-                        struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
+ * resuming from cur when the previous call ended at first. indices: write
+ * each stored element's symbol (symbol_dtype) instead of its codebook entry,
+ * and leave the other elements of dst as the caller set them. */
+static int place(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                 struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst, int indices)
 {
-    const size_t es = cnnz_dtype_size(ti->dtype);
     const unsigned ssz = (unsigned)cnnz_dtype_size(ti->symbol_dtype);
+    const size_t es = indices ? ssz : cnnz_dtype_size(ti->dtype);
     const uint8_t *cb = ss->data[0];
     struct geom g;
     geom(ti, &g);
-    if (count)
-        memset(dst, 0, count * es);
     if (!count)
         return CNNZ_OK;
+    if (!indices)
+        memset(dst, 0, count * es);
     const uint64_t end = first + count;
     struct cnnz__cursor c;
     if (cur && cur->valid && cur->next == first) {
@@ -137,10 +139,18 @@ static int sham_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__st
             if (bs + c.pos >= end)
                 goto out;
             unsigned s = ssz == 1 ? sym[c.sym] : cnnz__le16(sym + 2 * c.sym);
-            if (bs + c.pos >= first) {
+            if (bs + c.pos >= first && !indices) {
                 int err = cnnz__codebook_put(ti, cb, s, dst + (bs + c.pos - first) * es, es);
                 if (err)
                     return err;
+            } else if (s >= ti->codebook_size) {
+                return CNNZ_E_CORRUPT;
+            } else if (bs + c.pos >= first) {
+                uint8_t *d = dst + (bs + c.pos - first) * es;
+                if (ssz == 1)
+                    *d = (uint8_t)s;
+                else
+                    cnnz__put16(d, (uint16_t)s);
             } else if (s >= ti->codebook_size) {
                 return CNNZ_E_CORRUPT;
             }
@@ -156,6 +166,18 @@ out:
     if (cur)
         *cur = c;
     return CNNZ_OK;
+}
+
+static int sham_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                        struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
+{
+    return place(ti, ss, cur, first, count, dst, 0);
+}
+
+int cnnz__sham_indices(const struct cnnz_tensor_info *ti, const struct cnnz__streams *ss,
+                       uint8_t *dst)
+{
+    return place(ti, ss, NULL, 0, (size_t)ti->elements, dst, 1);
 }
 
 static int is_zero(const uint8_t *p, size_t n)

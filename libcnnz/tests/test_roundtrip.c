@@ -116,6 +116,14 @@ START_TEST(test_sham_blocks)
     cnnz_reader *rd = NULL;
     ck_assert_int_eq(cnnz_reader_open_memory(&rd, img, n, NULL), 0);
     ck_assert_int_eq(cnnz_reader_verify(rd, NULL), 0);
+    for (size_t i = 0; i < m.nt; i++) { /* indices come back as written */
+        uint8_t *ix = malloc(m.t[i].input_size + 1);
+        ck_assert_ptr_nonnull(ix);
+        ck_assert_int_eq(cnnz_reader_decode_indices(rd, i, ix, m.t[i].input_size, NULL), 0);
+        if (m.t[i].input_size)
+            ck_assert_mem_eq(ix, m.t[i].input, m.t[i].input_size);
+        free(ix);
+    }
     struct cnnz_tensor_info ti;
     ck_assert_int_eq(cnnz_reader_tensor_info(rd, 0, &ti), 0);
     ck_assert_uint_eq(ti.repr, CNNZ_REPR_SHAM);
@@ -181,6 +189,13 @@ START_TEST(test_sham_spec_example)
     static const float expect[6] = {0, -1, 0, 0, 0, 0.5f};
     ck_assert_int_eq(cnnz_reader_decode(r, 0, out, sizeof out, NULL), 0);
     ck_assert_mem_eq(out, expect, sizeof out);
+    /* the dense indices back, unstored elements as entry 0 (the zero) */
+    uint8_t ix[7];
+    memset(ix, 0xEE, sizeof ix);
+    ck_assert_int_eq(cnnz_reader_decode_indices(r, 0, ix, 6, NULL), 0);
+    ck_assert_mem_eq(ix, idx, 6);
+    ck_assert_uint_eq(ix[6], 0xEE);
+    ck_assert_int_eq(cnnz_reader_decode_indices(r, 0, ix, 5, NULL), CNNZ_E_BUFFER);
     cnnz_reader_close(r);
     membuf_free(&b);
 }
