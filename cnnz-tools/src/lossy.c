@@ -216,15 +216,26 @@ int lossy_add(struct lossy *l, cnnz_writer *w, FILE *out, int coder, const char 
            "max err %.3g  rel L2 %.4f\n",
            name, mname, rep.levels, 100 * rep.sparsity, bpw, ratio, rep.sqnr_db,
            rep.max_abs_error, rep.rel_l2_error);
-    json_array_append_new((json_t *)l->report,
-                          json_pack("{s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I}", "tensor",
+    json_t *entry = json_pack("{s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I}", "tensor",
                                     name, "method", mname, "levels", (json_int_t)rep.levels,
                                     "prune", l->prune, "sparsity", rep.sparsity,
                                     "bits_per_weight", bpw, "ratio", ratio, "sqnr_db",
                                     isfinite(rep.sqnr_db) ? rep.sqnr_db : 999.0, "max_abs_error",
                                     rep.max_abs_error, "rel_l2_error", rep.rel_l2_error,
                                     "weights", (json_int_t)n, "coded_bytes",
-                                    (json_int_t)coded));
+                                    (json_int_t)coded);
+    /* Kept in the file too, so `cnnz inspect` shows how a tensor was made. */
+    char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+    size_t kl = strlen(name) + 16;
+    char *key = malloc(kl);
+    if (text && key) {
+        snprintf(key, kl, "cnnz.quant/%s", name);
+        if (strlen(key) <= CNNZ_MAX_NAME_BYTES)
+            (void)cnnz_writer_meta_string(w, key, text);
+    }
+    free(key);
+    free(text);
+    json_array_append_new((json_t *)l->report, entry);
     l->tensors++;
     l->weights += n;
     l->float_bytes += size;

@@ -80,6 +80,9 @@ for q in uq:16 kmeans:8 pws:8 ecsq:2; do
 done
 grep -q '"w"' q-uq.json && ! grep -q '"a"' q-uq.json && ok "only tensors of >= 1024 weights are quantized by default" ||
     bad "only tensors of >= 1024 weights are quantized by default"
+"$cnnz" inspect q-uq.cnnz | grep -q '^  cnnz.quant/w = {"tensor":"w","method":"uq"' &&
+    ok "inspect shows the quantization report kept in the file" ||
+    bad "inspect shows the quantization report kept in the file"
 expect 0 "extract --levels" "$cnnz" extract q-uq.cnnz --levels -o lv
 [ -s lv/w.npy ] && [ -s lv/w.codebook.npy ] && [ -s lv/a.npy ] && [ ! -e lv/a.codebook.npy ] &&
     ok "--levels writes indices and codebook of quantized tensors only" ||
