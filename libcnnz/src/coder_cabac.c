@@ -86,17 +86,27 @@ static int cb_parse(const uint8_t *params, size_t len, uint64_t n, struct cb_par
     return CNNZ_OK;
 }
 
-static int cb_check(unsigned version, const uint8_t *params, size_t params_len, uint64_t coded_len,
-                    uint64_t decoded_len)
+/* The parameter rules of spec 7.4.1 for a stream of decoded_len bytes:
+ * shared by check (from the directory) and decode (which may be called on
+ * its own, e.g. by the fuzz target), so they cannot drift apart. */
+static int cb_setup(const uint8_t *params, size_t params_len, uint64_t decoded_len,
+                    struct cb_params *pr, uint64_t *n)
 {
-    struct cb_params pr;
-    if (version != 0 || params_len < 1)
+    if (params_len < 1)
         return CNNZ_E_CODER;
     unsigned w = params[0] & CB_W_MASK;
     if ((w != 1 && w != 2) || decoded_len % w)
         return CNNZ_E_CODER;
-    uint64_t n = decoded_len / w;
-    if (cb_parse(params, params_len, n, &pr))
+    *n = decoded_len / w;
+    return cb_parse(params, params_len, *n, pr) ? CNNZ_E_CODER : CNNZ_OK;
+}
+
+static int cb_check(unsigned version, const uint8_t *params, size_t params_len, uint64_t coded_len,
+                    uint64_t decoded_len)
+{
+    struct cb_params pr;
+    uint64_t n;
+    if (version != 0 || cb_setup(params, params_len, decoded_len, &pr, &n))
         return CNNZ_E_CODER;
     if (n == 0 && coded_len != 0) /* spec 7.4.6: an empty stream has no coded bytes */
         return CNNZ_E_CODER;
@@ -994,14 +1004,9 @@ static int cb_decode(const struct cnnz__alloc *a, unsigned version, const uint8_
                      size_t dst_len)
 {
     struct cb_params pr;
+    uint64_t n;
     (void)version;
-    if (params_len < 1)
-        return CNNZ_E_CODER;
-    unsigned w = params[0] & CB_W_MASK;
-    if ((w != 1 && w != 2) || dst_len % w)
-        return CNNZ_E_CODER;
-    uint64_t n = dst_len / w;
-    if (cb_parse(params, params_len, n, &pr))
+    if (cb_setup(params, params_len, dst_len, &pr, &n))
         return CNNZ_E_CODER;
     if (n == 0) /* spec 7.4.1: an empty stream has no coded bytes */
         return src_len == 0 ? CNNZ_OK : CNNZ_E_CODER;

@@ -198,19 +198,6 @@ static uint64_t sham_block_rows(const struct cnnz_tensor_info *ti)
     return rows / blocks + (rows % blocks != 0);
 }
 
-static int has_zero_entry(const struct cnnz_tensor_info *ti, const uint8_t *codebook)
-{
-    size_t es = cnnz_dtype_size(ti->dtype);
-    for (uint32_t k = 0; k < ti->codebook_size; k++) {
-        size_t i = 0;
-        while (i < es && codebook[(size_t)k * es + i] == 0)
-            i++;
-        if (i == es)
-            return 1;
-    }
-    return 0;
-}
-
 /* The work of one tensor: every (layout, stream) pair, coded by a pool of
  * threads that take the next pair in order. Results do not depend on the
  * thread count: each pair's result is a function of its input only. */
@@ -294,7 +281,7 @@ int cnnz__encode_tensor(const struct cnnz__alloc *a, const struct cnnz_tensor_in
     if (coder == CNNZ_CODER_AUTO) {
         if (ti->repr == CNNZ_REPR_PLAIN && (es == 4 || es == 8))
             cand_repr[1] = CNNZ_REPR_PLANES;
-        if (ti->repr == CNNZ_REPR_HAM && codebook && has_zero_entry(ti, codebook))
+        if (ti->repr == CNNZ_REPR_HAM && codebook && cnnz__codebook_first_zero(ti, codebook) < ti->codebook_size)
             cand_repr[1] = CNNZ_REPR_SHAM;
     }
     struct cnnz__enc_tensor *cand[2] = {NULL, NULL};

@@ -601,15 +601,8 @@ int cnnz_reader_decode_indices(const cnnz_reader *r, size_t index, void *dst, si
         if (n)
             memcpy(out, d.data[1], n * ss);
     } else if (!err) {
-        uint32_t z = 0; /* the first all-zero entry stands for the unstored elements */
-        while (z < ti->codebook_size) {
-            size_t b = 0;
-            while (b < es && d.data[0][(size_t)z * es + b] == 0)
-                b++;
-            if (b == es)
-                break;
-            z++;
-        }
+        /* the first all-zero entry stands for the unstored elements */
+        uint32_t z = cnnz__codebook_first_zero(ti, d.data[0]);
         if (z == ti->codebook_size)
             err = cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", t, -1, -1);
         for (size_t i = 0; !err && i < n; i++) {

@@ -89,6 +89,12 @@ CNNZ__INTERNAL int cnnz__codebook_check(const struct cnnz_tensor_info *ti);
 CNNZ__INTERNAL int cnnz__codebook_read(struct cnnz_tensor_info *ti, const uint8_t *p,
                                        int reserved_ok);
 CNNZ__INTERNAL void cnnz__codebook_write(const struct cnnz_tensor_info *ti, uint8_t *p);
+/* 1 when an entry (es bytes) is all zero bytes: sHAM leaves such elements
+ * unstored (spec 6.7), so +0.0 is "zero" and -0.0 is not. */
+CNNZ__INTERNAL int cnnz__entry_is_zero(const uint8_t *e, size_t es);
+/* Index of the first all-zero entry, or codebook_size when there is none. */
+CNNZ__INTERNAL uint32_t cnnz__codebook_first_zero(const struct cnnz_tensor_info *ti,
+                                                  const uint8_t *codebook);
 CNNZ__INTERNAL int cnnz__codebook_put(const struct cnnz_tensor_info *ti, const uint8_t *codebook,
                                       unsigned sym, uint8_t *dst, size_t es);
 

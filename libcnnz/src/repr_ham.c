@@ -46,6 +46,23 @@ int cnnz__codebook_put(const struct cnnz_tensor_info *ti, const uint8_t *codeboo
     return CNNZ_OK;
 }
 
+int cnnz__entry_is_zero(const uint8_t *e, size_t es)
+{
+    for (size_t i = 0; i < es; i++)
+        if (e[i])
+            return 0;
+    return 1;
+}
+
+uint32_t cnnz__codebook_first_zero(const struct cnnz_tensor_info *ti, const uint8_t *codebook)
+{
+    size_t es = cnnz_dtype_size(ti->dtype);
+    uint32_t k = 0;
+    while (k < ti->codebook_size && !cnnz__entry_is_zero(codebook + (size_t)k * es, es))
+        k++;
+    return k;
+}
+
 static int ham_check(const struct cnnz_tensor_info *ti)
 {
     return cnnz__codebook_check(ti);

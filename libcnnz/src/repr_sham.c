@@ -180,14 +180,6 @@ int cnnz__sham_indices(const struct cnnz_tensor_info *ti, const struct cnnz__str
     return place(ti, ss, NULL, 0, (size_t)ti->elements, dst, 1);
 }
 
-static int is_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 static int sham_split(const struct cnnz__alloc *a, const struct cnnz_tensor_info *ti,
                       const uint8_t *data, size_t size, const uint8_t *codebook,
                       struct cnnz__split *sp)
@@ -203,7 +195,7 @@ static int sham_split(const struct cnnz__alloc *a, const struct cnnz_tensor_info
     if (!zero)
         return CNNZ_E_NOMEM;
     for (uint32_t k = 0; k < K; k++)
-        zero[k] = (uint8_t)is_zero(codebook + (size_t)k * es, es);
+        zero[k] = (uint8_t)cnnz__entry_is_zero(codebook + (size_t)k * es, es);
     sp->n = 1;
     sp->role[0] = CNNZ_ROLE_CODEBOOK;
     sp->data[0] = codebook;

@@ -10,24 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coder.h"
-#include "tests.h"
+#include "coder_tests.h"
 
 #define SENTINEL 0xA5
 
 static const struct cnnz__coder *cabac(void)
 {
-    const struct cnnz__coder *c = cnnz__coder_get(CNNZ_CODER_CABAC);
-    ck_assert_ptr_nonnull(c);
-    return c;
+    return coder_of(CNNZ_CODER_CABAC);
 }
 
-static struct cnnz__alloc lib_alloc(void)
-{
-    struct cnnz__alloc a;
-    cnnz__alloc_init(&a, NULL);
-    return a;
-}
 
 /* ================================================ reference (spec only) */
 

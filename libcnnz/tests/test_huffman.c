@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coder.h"
-#include "tests.h"
+#include "coder_tests.h"
 
 #define SENTINEL 0xA5
 #define LMAX(w) ((w) == 1 ? 11u : 18u)
@@ -20,17 +19,9 @@
 
 static const struct cnnz__coder *huf(void)
 {
-    const struct cnnz__coder *c = cnnz__coder_get(CNNZ_CODER_HUFFMAN);
-    ck_assert_ptr_nonnull(c);
-    return c;
+    return coder_of(CNNZ_CODER_HUFFMAN);
 }
 
-static struct cnnz__alloc std_alloc(void)
-{
-    struct cnnz__alloc a;
-    cnnz__alloc_init(&a, NULL);
-    return a;
-}
 
 /* ------------------------------------------------- reference decoder */
 
@@ -511,7 +502,7 @@ struct coded {
 
 static void encode(unsigned w, const uint8_t *src, size_t n, struct coded *c)
 {
-    struct cnnz__alloc a = std_alloc();
+    struct cnnz__alloc a = lib_alloc();
     struct cnnz__buf out = {NULL, 0, 0, &a}, par = {NULL, 0, 0, &a};
     struct cnnz__symfmt fmt = {w, 0, 0};
     const uint8_t *p;
@@ -534,7 +525,7 @@ static int lib_decode(const uint8_t *params, size_t plen, const uint8_t *src, si
     int err = c->check(0, params, plen, n, dlen);
     if (err)
         return err;
-    struct cnnz__alloc a = std_alloc();
+    struct cnnz__alloc a = lib_alloc();
     uint8_t *copy = dup_exact(src, n);
     err = c->decode(&a, 0, params, plen, copy, n, dst, dlen);
     free(copy);
@@ -650,7 +641,7 @@ END_TEST
 
 START_TEST(test_widths)
 {
-    struct cnnz__alloc a = std_alloc();
+    struct cnnz__alloc a = lib_alloc();
     struct cnnz__buf out = {NULL, 0, 0, &a}, par = {NULL, 0, 0, &a};
     const uint8_t src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     const uint8_t *p;

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coder.h"
-#include "tests.h"
+#include "coder_tests.h"
 
 /* coder_rans.c's test hook: simd 0 keeps to the portable code. */
 int cnnz__rans_decode_with(int simd, const struct cnnz__alloc *a, unsigned version,
@@ -22,17 +21,9 @@ int cnnz__rans_decode_with(int simd, const struct cnnz__alloc *a, unsigned versi
 
 static const struct cnnz__coder *rans(void)
 {
-    const struct cnnz__coder *c = cnnz__coder_get(CNNZ_CODER_RANS);
-    ck_assert_ptr_nonnull(c);
-    return c;
+    return coder_of(CNNZ_CODER_RANS);
 }
 
-static struct cnnz__alloc lib_alloc(void)
-{
-    struct cnnz__alloc a;
-    cnnz__alloc_init(&a, NULL);
-    return a;
-}
 
 /* ================================================ reference (spec only) */
 
