@@ -69,7 +69,8 @@ SO_NO_UNDEF ?= -Wl,--no-undefined
 
 LIB_SRCS      := $(sort $(wildcard libcnnz/src/*.c))
 # make DECODE_ONLY=1: the library for small devices, without the encoder-side
-# pruning and quantizers (cnnz_quant.h). The tests and tools need them.
+# pruning and quantizers (cnnz_quant.h). The tests and tools need them;
+# matvec.c and decoder.c (compute on compressed tensors) stay in.
 QUANT_SRCS    := $(filter libcnnz/src/prune.c libcnnz/src/quant%.c,$(LIB_SRCS))
 ifeq ($(DECODE_ONLY),1)
 LIB_SRCS      := $(filter-out $(QUANT_SRCS),$(LIB_SRCS))
@@ -264,6 +265,8 @@ test: all tests
 	$(TEST_TOOLS)
 	@echo '== cnnz-tools/tests/cli.sh $(CNNZ_BIN)'
 	sh cnnz-tools/tests/cli.sh $(CNNZ_BIN)
+	@echo '== cnnz-tools/tests/safety.sh $(CNNZ_BIN)'
+	sh cnnz-tools/tests/safety.sh $(CNNZ_BIN)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory conformance-check
 	@$(MAKE) --no-print-directory abi-check
@@ -350,7 +353,8 @@ conformance-check: $(GEN_BIN)
 # ------------------------------------------------------------------ bench
 
 # make bench: cnnz against the order-0 bound, zstd -19 and xz -9e on the real
-# corpus (cnnz-tools/bench/bench.c says what it measures). BENCH_REPS (median
+# corpus, and matrix-vector products against OpenBLAS sgemv
+# (cnnz-tools/bench/bench.c says what it measures). BENCH_REPS (median
 # of that many runs, default 5), BENCH_SECONDS and BENCH_ONLY go through the
 # environment. Deps first (libzstd-dev, liblzma-dev), then a sub-make so the
 # pkg-config flags are read after they are installed.
@@ -361,7 +365,10 @@ ZSTD_CFLAGS := $(call pc_cflags,libzstd)
 ZSTD_LIBS   := $(call pc_libs,libzstd,-lzstd)
 LZMA_CFLAGS := $(call pc_cflags,liblzma)
 LZMA_LIBS   := $(call pc_libs,liblzma,-llzma)
-BENCH_CPPFLAGS := $(TOOL_CPPFLAGS) $(ZSTD_CFLAGS) $(LZMA_CFLAGS)
+# The matvec section compares with cblas_sgemv from OpenBLAS (libopenblas-dev).
+BLAS_CFLAGS := $(call pc_cflags,openblas)
+BLAS_LIBS   := $(call pc_libs,openblas,-lopenblas)
+BENCH_CPPFLAGS := $(TOOL_CPPFLAGS) $(ZSTD_CFLAGS) $(LZMA_CFLAGS) $(BLAS_CFLAGS)
 
 $(BUILD)/obj/cnnz-tools/bench/%.o: cnnz-tools/bench/%.c $(FLAGS_STAMP)
 	$(call msg,CC,$<)
@@ -372,7 +379,7 @@ $(BENCH_BIN): $(BENCH_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 	$(call need,$(BENCH_SRCS),cnnz-tools/bench)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(FMT_OBJS) $(STATIC_LIB) $(FMT_LIBS) \
-	    $(ZSTD_LIBS) $(LZMA_LIBS) $(XXHASH_LIBS) -lm -pthread
+	    $(ZSTD_LIBS) $(LZMA_LIBS) $(BLAS_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 -include $(BENCH_OBJS:.o=.d)
 
@@ -380,8 +387,9 @@ $(BENCH_BIN): $(BENCH_OBJS) $(FMT_OBJS) $(STATIC_LIB)
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: corpus $(STATIC_LIB) $(BENCH_BIN)
+bench-run: corpus $(STATIC_LIB) $(BENCH_BIN) $(CNNZ_BIN)
 	$(BENCH_BIN) .corpus
+	sh cnnz-tools/bench/models.sh $(CNNZ_BIN) .corpus
 
 # ------------------------------------------------------------- sanitizers
 
@@ -409,6 +417,7 @@ ubsan: deps
 # (that build is never installed). New inputs go to
 # build-fuzz/corpus/NAME (fuzz/corpus/NAME is read as seeds, never written);
 # crashes to build-fuzz/crash-NAME-*: copy them into fuzz/ to keep them.
+# The reader target also gets fuzz/cnnz.dict, the format's tokens.
 FUZZ_SECONDS ?= 60
 FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -421,9 +430,10 @@ fuzz-run: $(FUZZ_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do \
 	    mkdir -p $(BUILD)/corpus/$$n; \
 	    seeds=$$([ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n || true); \
+	    dict=$$([ $$n = reader ] && echo -dict=fuzz/cnnz.dict || true); \
 	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -rss_limit_mb=2048 -timeout=10 \
+	        -rss_limit_mb=2048 -timeout=10 $$dict \
 	        -artifact_prefix=$(BUILD)/crash-$$n- $(BUILD)/corpus/$$n $$seeds; \
 	done
 

@@ -293,6 +293,89 @@ static void indexed(struct out *o, const char *coder_name, int coder, const char
     vector(o, name, f, &d, in, n * ss, ex, n * 4);
 }
 
+/* Several tensors in one file (spec 4, 5.1, 5.3): small tensors share a TDAT
+ * section, a large raw one (>= 64 KiB) gets its own between them, names
+ * share prefixes with the name before them (and one does not), the large
+ * stream is 64-byte aligned and the small raw ones 8-byte aligned. One
+ * manifest line per tensor. */
+static void sections(struct out *o)
+{
+    static uint8_t big[70000];
+    static const uint64_t d64[1] = {64}, d16[1] = {16}, d70k[1] = {70000}, d200[2] = {10, 20},
+                          d3[1] = {3};
+    struct rng r = {UINT64_C(0x5345435449) /* "SECTI" */};
+    static uint8_t f64[64 * 4], f16[16 * 4], f1[4], a200[200], ea200[200 * 4], u3[3];
+    for (size_t i = 0; i < 64; i++)
+        put_f32(f64 + 4 * i, (float)(normal(&r) * 0.05));
+    for (size_t i = 0; i < 16; i++)
+        put_f32(f16 + 4 * i, (float)(normal(&r) * 0.01));
+    put_f32(f1, 0.75f);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)next(&r);
+    for (size_t i = 0; i < 200; i++) {
+        a200[i] = (uint8_t)(128 + (int)(normal(&r) * 6));
+        volatile double x = (double)a200[i] * 0.015625;
+        put_f32(ea200 + 4 * i, (float)(x + -2.0));
+    }
+    memcpy(u3, "\x01\x00\xff", 3);
+    struct {
+        const char *name;
+        struct cnnz_tensor_desc d;
+        const uint8_t *data, *expect;
+        size_t size, expect_size;
+        const char *features;
+    } t[] = {
+        {"block.0.conv.weight", desc(CNNZ_DT_F32, 1, d64, CNNZ_REPR_PLAIN, CNNZ_CODER_HUFFMAN), f64,
+         f64, sizeof f64, sizeof f64, "coder=huffman,repr=plain,dtype=f32"},
+        {"block.0.conv.bias", desc(CNNZ_DT_F32, 1, d16, CNNZ_REPR_PLAIN, CNNZ_CODER_RAW), f16, f16,
+         sizeof f16, sizeof f16, "coder=raw,repr=plain,dtype=f32,align=8"},
+        {"block.0.bn.eps", desc(CNNZ_DT_F32, 0, NULL, CNNZ_REPR_PLAIN, CNNZ_CODER_RAW), f1, f1, 4, 4,
+         "coder=raw,repr=plain,dtype=f32,rank=0"},
+        {"big.weight", desc(CNNZ_DT_U8, 1, d70k, CNNZ_REPR_PLAIN, CNNZ_CODER_RAW), big, big,
+         sizeof big, sizeof big, "coder=raw,repr=plain,dtype=u8,section=own,align=64"},
+        {"block.1.conv.weight", desc(CNNZ_DT_F32, 2, d200, CNNZ_REPR_AFFINE, CNNZ_CODER_CABAC),
+         a200, ea200, sizeof a200, sizeof ea200, "coder=cabac,repr=affine,dtype=f32,symbols=u8"},
+        {"block.1.conv.bias", desc(CNNZ_DT_U8, 1, d3, CNNZ_REPR_PLAIN, CNNZ_CODER_RAW), u3, u3, 3, 3,
+         "coder=raw,repr=plain,dtype=u8"},
+        {"\xc3\xa9t\xc3\xa9", desc(CNNZ_DT_U8, 1, d3, CNNZ_REPR_PLAIN, CNNZ_CODER_RAW), u3, u3, 3,
+         3, "coder=raw,repr=plain,dtype=u8,name=utf8"},
+    };
+    t[4].d.symbol_dtype = CNNZ_DT_U8;
+    t[4].d.scale = 0.015625;
+    t[4].d.offset = -2.0;
+    const size_t nt = sizeof t / sizeof t[0];
+    struct mem m = {0};
+    struct cnnz_sink s = {mem_write, &m};
+    cnnz_writer *w = NULL;
+    int err = cnnz_writer_open(&w, &s, NULL);
+    for (size_t i = 0; i < nt && !err; i++) {
+        t[i].d.name = t[i].name;
+        err = cnnz_writer_add_tensor(w, &t[i].d, t[i].data, t[i].size);
+    }
+    if (!err)
+        err = cnnz_writer_finish(w);
+    cnnz_writer_free(w);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/valid/sections-runs.cnnz", o->dir);
+    if (err || write_file(path, m.p, m.n)) {
+        fprintf(stderr, "cnnz-gen-vectors: sections-runs: %s\n", cnnz_error_token(err));
+        o->failed = 1;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        char shape[64] = "[", sha[65];
+        for (unsigned k = 0; k < t[i].d.rank; k++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%llu", k ? "," : "",
+                     (unsigned long long)t[i].d.dims[k]);
+        strcat(shape, "]");
+        sha256_hex(t[i].expect, t[i].expect_size, sha);
+        fprintf(o->manifest, "valid/sections-runs.cnnz\tvalid\tdecode\t%s\t%s\t%s\t%016llx\t%s\t%s,"
+                "tensors=7,sections=3\n", t[i].name,
+                t[i].d.repr == CNNZ_REPR_AFFINE ? "f32" : cnnz_dtype_name(t[i].d.dtype), shape,
+                (unsigned long long)XXH64(t[i].expect, t[i].expect_size, 0), sha, t[i].features);
+    }
+    free(m.p);
+}
+
 static void coder_vectors(struct out *o, int coder)
 {
     const char *cn = cnnz_coder_name(coder);
@@ -330,13 +413,27 @@ static void coder_vectors(struct out *o, int coder)
 
 /* Decode every vector of DIR/manifest.tsv with libcnnz and compare the
  * decoded bytes with the manifest's hashes, dtype and shape. */
+/* Manifest lines naming this file: the file must hold that many tensors. */
+static int lines_for(const char *manifest, const char *file)
+{
+    FILE *f = fopen(manifest, "r");
+    char line[8192];
+    int n = 0;
+    size_t len = strlen(file);
+    while (f && fgets(line, sizeof line, f))
+        n += line[0] != '#' && !strncmp(line, file, len) && line[len] == '\t';
+    if (f)
+        fclose(f);
+    return n;
+}
+
 static int check(const char *dir)
 {
-    char path[4096], line[8192];
-    snprintf(path, sizeof path, "%s/manifest.tsv", dir);
-    FILE *f = fopen(path, "r");
+    char path[4096], manifest[4096], line[8192];
+    snprintf(manifest, sizeof manifest, "%s/manifest.tsv", dir);
+    FILE *f = fopen(manifest, "r");
     if (!f) {
-        fprintf(stderr, "cnnz-gen-vectors: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "cnnz-gen-vectors: %s: %s\n", manifest, strerror(errno));
         return 1;
     }
     int pass = 0, fail = 0;
@@ -387,7 +484,7 @@ static int check(const char *dir)
             snprintf(xx, sizeof xx, "%016llx",
                      (unsigned long long)XXH64(buf, (size_t)ti.decoded_bytes, 0));
         }
-        int ok = !err && cnnz_reader_tensor_count(r) == 1 &&
+        int ok = !err && cnnz_reader_tensor_count(r) == (size_t)lines_for(manifest, field[0]) &&
                  !strcmp(cnnz_dtype_name(ti.dtype), field[4]) && !strcmp(shape, field[5]) &&
                  !strcmp(xx, field[6]) && !strcmp(sha, field[7]);
         if (ok) {
@@ -434,6 +531,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < 256; c++)
         if (cnnz_coder_name(c))
             coder_vectors(&o, c);
+    sections(&o);
     if (fclose(o.manifest))
         o.failed = 1;
     return o.failed;

@@ -4,7 +4,8 @@
  *   even: decode. Byte 2 is the params length p (<= 32), then p param bytes,
  *         a u16 decoded length, and the rest is the coded stream. check() and
  *         decode() must never read or write out of bounds (exact-size copies,
- *         a sentinel after the output), whatever they return.
+ *         a sentinel after the output), whatever they return; a coder's
+ *         incremental decoder must give the same error or the same bytes.
  *   odd:  round trip. Byte 2 picks the symbol width (1 or 2) and a row length;
  *         the rest is the data. Encoding twice must give the same bytes, and
  *         the stream must pass check() and decode back to the data. */
@@ -28,6 +29,32 @@ static void xfree(void *o, void *p)
     free(p);
 }
 
+/* The coder's incremental decoder, in chunks of a size the input picks,
+ * must give the whole decode's error (e) or its bytes (whole). */
+static void stream_case(const struct cnnz__alloc *a, const struct cnnz__coder *cd,
+                        const uint8_t *params, size_t plen, const uint8_t *coded, size_t clen,
+                        const uint8_t *whole, size_t dlen, int e, unsigned pick)
+{
+    size_t w = cd->id == 0 || plen < 1 || params[0] != 2 ? 1 : 2;
+    if (dlen % w)
+        return;
+    size_t chunk = w * (1 + pick % 61);
+    uint8_t *dst = malloc(dlen + 1);
+    void *st = NULL;
+    int se = cd->stream_begin(a, cd->version, params, plen, coded, clen, dlen, &st);
+    size_t done = 0;
+    while (!se && done < dlen) {
+        size_t k = dlen - done < chunk ? dlen - done : chunk;
+        se = cd->stream_next(st, dst + done, k);
+        done += k;
+    }
+    if (st)
+        cd->stream_end(a, st);
+    if (se != e || (!e && dlen && memcmp(dst, whole, dlen)))
+        abort(); /* streamed decoding differs from the whole decode */
+    free(dst);
+}
+
 static void decode_case(const struct cnnz__alloc *a, const struct cnnz__coder *cd,
                         const uint8_t *p, size_t n)
 {
@@ -44,8 +71,11 @@ static void decode_case(const struct cnnz__alloc *a, const struct cnnz__coder *c
     memcpy(coded, p + 3 + plen, clen);
     uint8_t *dst = malloc(dlen + 1);
     dst[dlen] = 0xA5;
-    if (cd->check(cd->version, params, plen, clen, dlen) == CNNZ_OK)
-        (void)cd->decode(a, cd->version, params, plen, coded, clen, dst, dlen);
+    if (cd->check(cd->version, params, plen, clen, dlen) == CNNZ_OK) {
+        int e = cd->decode(a, cd->version, params, plen, coded, clen, dst, dlen);
+        if (cd->stream_begin)
+            stream_case(a, cd, params, plen, coded, clen, dst, dlen, e, p[0]);
+    }
     if (dst[dlen] != 0xA5)
         abort(); /* wrote past the output */
     free(dst);

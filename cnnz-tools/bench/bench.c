@@ -885,7 +885,8 @@ static int sec_ppocr_p90q32(struct bench *b)
 {
     printf("PP-OCR float tensors of rank >= 2 and >= 1024 elements, pruned 90%% by magnitude\n"
            "(ties: lower element index pruned first), survivors on 32 uniform levels over their\n"
-           "[min, max]; stored as ham, 33-entry f32 codebook (entry 0 = 0.0f) + u8 indices\n");
+           "[min, max] (the 32-level grid of issue 4, kept as it was for comparison; not convert's\n"
+           "UQ); stored as ham, 33-entry f32 codebook (entry 0 = 0.0f) + u8 indices\n");
     const struct targets tg = {.max_vs_order0 = 0.95};
     return workload_section(b, "ppocr-p90q32", "u8 indices", 1, corpus_ppocr_p90q32, &tg, sham_paper);
 }
@@ -897,7 +898,8 @@ static int sec_ppocr_p90q32(struct bench *b)
  * convert --prune 0.9 --quant M:32` selects): time of pruning + quantizing
  * (single thread), distortion over all of them (SQNR = 10 log10 of the sum
  * of w^2 over the sum of squared errors), and the size as written by
- * CNNZ_CODER_AUTO (HAM/sHAM, whole .cnnz files of those tensors) vs float32. */
+ * CNNZ_CODER_AUTO vs float32 (whole .cnnz files of those tensors), stored
+ * as `cnnz convert` stores them: UQ's grid as affine, the rest as HAM/sHAM. */
 static int sec_quant(struct bench *b)
 {
     (void)b;
@@ -965,7 +967,14 @@ static int sec_quant(struct bench *b)
                                                      .repr = CNNZ_REPR_HAM, .symbol_dtype = sdt,
                                                      .coder = CNNZ_CODER_AUTO, .codebook = cb,
                                                      .codebook_size = cbn};
-                        e = cnnz_writer_add_tensor(wr, &d, idx, n * cnnz_dtype_size(sdt));
+                        e = cnnz_quant_affine(cb, cbn, &rep, idx, n, sdt, &d.scale, &d.offset);
+                        if (e == CNNZ_OK) {
+                            d.repr = CNNZ_REPR_AFFINE;
+                            d.codebook = NULL;
+                            d.codebook_size = 0;
+                        }
+                        if (e == CNNZ_OK || e == CNNZ_E_UNSUPPORTED)
+                            e = cnnz_writer_add_tensor(wr, &d, idx, n * cnnz_dtype_size(sdt));
                         weights += n;
                     }
                     if (e) {
@@ -998,6 +1007,12 @@ static int sec_quant(struct bench *b)
     return rc;
 }
 
+/* Issue 6: y = W x on the compressed form (matvec.c). */
+static int sec_matvec(struct bench *b)
+{
+    return bench_matvec(b->corpus, b->reps);
+}
+
 static const struct section {
     const char *name;
     int (*run)(struct bench *b);
@@ -1006,6 +1021,7 @@ static const struct section {
     {"ppocr-f32", sec_ppocr_f32},
     {"ppocr-p90q32", sec_ppocr_p90q32},
     {"quant", sec_quant},
+    {"matvec", sec_matvec},
 };
 
 /* ------------------------------------------------------------ main */

@@ -7,6 +7,7 @@
  *              quantization of ppocr-p90q32
  *   peers.c    zstd -19 and xz -9e through libzstd and liblzma
  *   stats.c    order-0 entropy and ideal Huffman code lengths
+ *   matvec.c   the matvec section: products on compressed tensors vs sgemv
  *
  * The benchmark is a tool: it uses libcnnz only through cnnz.h.
  */
@@ -84,6 +85,10 @@ int peer_xz_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_le
 /* "zstd 1.5.4", "liblzma 5.4.1". */
 const char *peer_zstd_version(void);
 const char *peer_xz_version(void);
+
+/* matvec.c: the matvec section (cnnz_matvec against OpenBLAS sgemv and a
+ * CSR loop); reps timings per median. Non-zero on an error. */
+int bench_matvec(const char *corpus, unsigned reps);
 
 /* stats.c */
 /* n * H0 / 8: the order-0 entropy bound in bytes of p[0..n) as byte symbols. */

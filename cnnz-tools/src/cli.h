@@ -3,6 +3,7 @@
 #define CNNZ_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cnnz.h"
@@ -22,18 +23,40 @@ int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_wher
 int cli_map_file(const char *path, unsigned char **data, size_t *size);
 void cli_unmap_file(unsigned char *data, size_t size);
 
-/* Atomic output: a temp file beside path, renamed over it on commit. */
+/* Atomic output: a temp file beside path, moved into place on commit
+ * (outfile.c says what an interruption leaves). */
 struct outfile {
     char *path, *tmp;
     FILE *f;
+    int force;
+    int err;                    /* first write error (errno), 0 if none */
+    int listed;                 /* tmp is in the list the signal thread cleans */
+    struct outfile *prev, *next;
 };
-/* Refuses an existing path unless force, and any path that is the same file
- * as one of inputs[0..ninputs). Returns 0 or prints and returns EXIT_ERR. */
+/* Once, first thing in main(), before any thread starts: SIGINT, SIGTERM and
+ * SIGHUP then remove the temp files in flight before ending the process, and
+ * a write past the file size limit fails (EFBIG) instead of raising SIGXFSZ. */
+void outfile_init(void);
+/* Refuses an existing path that is a directory or not a regular file, or
+ * the same file as one of inputs[0..ninputs), and any existing path unless
+ * force. Returns 0 or prints and returns EXIT_ERR. */
 int outfile_open(struct outfile *o, const char *path, int force, char *const *inputs, int ninputs);
-/* fflush + fsync + rename; on failure the temp file is removed. */
+/* A cnnz_sink write function (opaque: the outfile): 0, or -1 with the
+ * reason kept for outfile_reason. */
+int outfile_write(void *opaque, const void *buf, size_t n);
+/* Why a write failed ("No space left on device"), for messages. */
+const char *outfile_reason(const struct outfile *o);
+/* fflush + fsync, then link (a file that appeared meanwhile is not
+ * clobbered) or, with force, rename; on failure prints why and removes the
+ * temp file. Returns 0 or EXIT_ERR. */
 int outfile_commit(struct outfile *o);
 /* Remove the temp file (after an error). Safe after commit. */
 void outfile_abort(struct outfile *o);
+/* One .npy file (the header for dtype and dims, then n bytes of data),
+ * written atomically with outfile_open's rules; input is the file it comes
+ * from (cmd_extract.c). Returns 0 or prints and returns EXIT_ERR. */
+int cli_write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
+                  const uint64_t *dims, const void *data, size_t n);
 
 /* Tensor name -> file name: bytes outside [A-Za-z0-9._-] become %XX, and
  * "." / ".." are encoded whole, so every name maps to one safe file name. */
@@ -47,6 +70,7 @@ int cmd_encode(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_matvec(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* cnnz convert (alias encode): models and arrays into one .cnnz file. The
  * input format is recognized by content, not by the file name. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +15,9 @@
 
 static const char help[] =
     "usage: cnnz convert IN... -o OUT.cnnz [-f] [--coder NAME] [-j N] [--skip-unsupported]\n"
-    "                    [--prune F] [--quant METHOD:K] [--min-weights N] [--only REGEX]\n"
-    "                    [--skip REGEX] [--seed N] [--report FILE.json]\n"
+    "                    [--prune F | --prune-global F | --prune-abs T]\n"
+    "                    [--quant METHOD:K] [--rate-lambda L] [--min-weights N]\n"
+    "                    [--only REGEX] [--skip REGEX] [--seed N] [--report FILE.json]\n"
     "       (cnnz encode is the same command)\n"
     "\n"
     "Stores every weight tensor of the inputs in OUT.cnnz, lossless, with its\n"
@@ -36,11 +38,16 @@ static const char help[] =
     "  -j N                encode with N threads (default: all cores)\n"
     "  --prune F           lossy: zero the fraction F (0..1) of smallest |w| of each\n"
     "                      selected tensor\n"
+    "  --prune-global F    the same with one threshold for all selected tensors\n"
+    "                      together (reads the inputs twice)\n"
+    "  --prune-abs T       zero every selected weight with |w| <= T\n"
     "  --quant METHOD:K    lossy: quantize the kept weights of each selected tensor to\n"
-    "                      a codebook (stored as HAM/sHAM; pruned weights stay 0):\n"
+    "                      a codebook (pruned weights stay 0; uq is stored as\n"
+    "                      affine symbols, the others as HAM/sHAM):\n"
     "                      uq:K (uniform), kmeans:K (k-means weight sharing), pws:K\n"
     "                      (probabilistic weight sharing), ecsq:BITS (entropy-\n"
-    "                      constrained, BITS per weight)\n"
+    "                      constrained, BITS per weight) or ecsq with\n"
+    "  --rate-lambda L     ECSQ's rate weight lambda, instead of a BITS target\n"
     "  --min-weights N     select float32 tensors of rank >= 2 with >= N weights\n"
     "                      (default 1024); 1-D tensors (biases, norms) stay lossless\n"
     "  --only REGEX        select only tensors whose name matches (POSIX extended)\n"
@@ -54,6 +61,7 @@ static const char help[] =
 
 struct enc {
     cnnz_writer *w;
+    struct outfile *out;
     int progress;           /* stderr is a terminal: show a running count */
     size_t tensors;
     unsigned long long bytes;
@@ -61,8 +69,8 @@ struct enc {
     int skip_unsupported;
     const char *format; /* source.format so far, or "mixed" */
     struct lossy *lossy;
-    FILE *out;
     unsigned long long decoded; /* decoded bytes of every tensor written */
+    int collect; /* first pass of global pruning: only gather the selected weights */
 };
 
 static int add(struct enc *e, const char *path, const char *name, const struct cnnz_tensor_desc *d0,
@@ -75,11 +83,14 @@ static int add(struct enc *e, const char *path, const char *name, const struct c
     uint64_t n = 1;
     for (unsigned i = 0; i < d.rank; i++)
         n *= d.dims[i];
+    if (e->collect)
+        return lossy_selected(e->lossy, name, &d) ? lossy_collect(e->lossy, path, name, data, size)
+                                                   : EXIT_OK;
     e->decoded += n * cnnz_dtype_size(d.dtype);
     if (lossy_selected(e->lossy, name, &d)) {
         e->tensors++;
         e->bytes += size;
-        return lossy_add(e->lossy, e->w, e->out, e->coder, path, name, &d, data, size);
+        return lossy_add(e->lossy, e->w, e->coder, path, name, &d, data, size);
     }
     int err = cnnz_writer_add_tensor(e->w, &d, data, size);
     e->tensors++;
@@ -90,6 +101,8 @@ static int add(struct enc *e, const char *path, const char *name, const struct c
         fputc('\n', stderr);
     if (err == CNNZ_E_DUPLICATE)
         cli_error("%s: tensor '%s': another input already has a tensor of that name", path, name);
+    else if (err == CNNZ_E_IO) /* the sink, so the output */
+        cli_error("%s: cannot write: %s", e->out->path, outfile_reason(e->out));
     else if (err)
         cli_error("%s: tensor '%s': %s [%s]", path, name, cnnz_strerror(err), cnnz_error_token(err));
     return err ? EXIT_ERR : EXIT_OK;
@@ -132,8 +145,11 @@ static int encode_npy(struct enc *e, const char *path, const unsigned char *buf,
                                    .repr = CNNZ_REPR_PLAIN},                                   \
         (t)->data, (t)->data_bytes)
 
-static void warn_skipped(const char *path, const char *name, const char *reason)
+static void warn_skipped(const struct enc *e, const char *path, const char *name,
+                         const char *reason)
 {
+    if (e->collect)
+        return; /* said in the pass that writes */
     fprintf(stderr, "cnnz: warning: %s: tensor '%s' left out: %s\n", path, name, reason);
 }
 
@@ -148,7 +164,7 @@ static int encode_safetensors(struct enc *e, const char *path, const unsigned ch
     }
     int rc = EXIT_OK;
     for (size_t i = 0; i < f->skipped_count; i++)
-        warn_skipped(path, f->skipped[i].name, f->skipped[i].reason);
+        warn_skipped(e, path, f->skipped[i].name, f->skipped[i].reason);
     for (size_t i = 0; i < f->count && rc == EXIT_OK; i++)
         rc = ADD_PLAIN(e, path, &f->tensors[i]);
     /* __metadata__ keys are kept as they are, so a file that cnnz exported
@@ -176,7 +192,7 @@ static int encode_npz(struct enc *e, const char *path, const unsigned char *buf,
     }
     int rc = EXIT_OK;
     for (size_t i = 0; i < f->skipped_count; i++)
-        warn_skipped(path, f->skipped[i].name, f->skipped[i].reason);
+        warn_skipped(e, path, f->skipped[i].name, f->skipped[i].reason);
     for (size_t i = 0; i < f->count && rc == EXIT_OK; i++)
         rc = ADD_PLAIN(e, path, &f->tensors[i]);
     npz_free(f);
@@ -205,7 +221,7 @@ static int encode_onnx(struct enc *e, const char *path, const unsigned char *buf
     }
     int rc = EXIT_OK;
     for (size_t i = 0; i < m->skipped_count; i++)
-        warn_skipped(path, m->skipped[i].name, m->skipped[i].reason);
+        warn_skipped(e, path, m->skipped[i].name, m->skipped[i].reason);
     for (size_t i = 0; i < m->count && rc == EXIT_OK; i++)
         rc = ADD_PLAIN(e, path, &m->tensors[i]);
     const char *base = strrchr(path, '/');
@@ -256,6 +272,43 @@ static int encode_tfjs(struct enc *e, const char *path, const unsigned char *buf
     }
     tfjs_free(m);
     note_format(e, "tfjs");
+    return rc;
+}
+
+/* Every tensor of every input, through add(). */
+static int read_inputs(struct enc *e, char **in, int nin)
+{
+    int rc = EXIT_OK;
+    for (int i = 0; i < nin && rc == EXIT_OK; i++) {
+        unsigned char *buf;
+        size_t size;
+        if ((rc = cli_map_file(in[i], &buf, &size)))
+            break;
+        size_t k = 0;
+        if (size >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
+            k = 3; /* UTF-8 byte-order mark */
+        while (k < size && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\r' || buf[k] == '\t'))
+            k++;
+        uint64_t hl = 0;
+        for (int b = 7; size >= 9 && b >= 0; b--)
+            hl = (hl << 8) | buf[b];
+        if (size >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+            rc = encode_npy(e, in[i], buf, size);
+        else if (size >= 4 && !memcmp(buf, "PK", 2) && (buf[2] == 3 || buf[2] == 5))
+            rc = encode_npz(e, in[i], buf, size);
+        else if (size >= 9 && hl <= size - 8 && buf[8] == '{')
+            rc = encode_safetensors(e, in[i], buf, size);
+        else if (k < size && (buf[k] == '{' || buf[k] == '['))
+            rc = encode_tfjs(e, in[i], buf, size);
+        else if (size > 0 && (buf[0] & 7) <= 5 && (buf[0] >> 3) >= 1 && (buf[0] >> 3) <= 20)
+            rc = encode_onnx(e, in[i], buf, size); /* a protobuf field tag of ModelProto */
+        else {
+            cli_error("%s: unrecognized input format (expected ONNX, safetensors, .npz, .npy or "
+                      "a TensorFlow.js JSON)", in[i]);
+            rc = EXIT_ERR;
+        }
+        cli_unmap_file(buf, size);
+    }
     return rc;
 }
 
@@ -311,46 +364,35 @@ static int encode_run(int argc, char **argv, struct lossy *lossy)
         return EXIT_USAGE;
     }
     e.lossy = lossy;
+    if (lossy->report_path && !strcmp(lossy->report_path, out)) {
+        cli_error("convert: --report %s: the report cannot be the output file", out);
+        free(in);
+        return EXIT_USAGE;
+    }
     struct outfile o;
     if (outfile_open(&o, out, force, in, nin)) {
         free(in);
         return EXIT_ERR;
     }
-    e.out = o.f;
+    e.out = &o;
     struct cnnz_writer_options wo = {.threads = threads};
-    int rc = cnnz_writer_open_file(&e.w, o.f, &wo) ? EXIT_ERR : EXIT_OK;
+    struct cnnz_sink sink = {outfile_write, &o};
+    int rc = cnnz_writer_open(&e.w, &sink, &wo) ? EXIT_ERR : EXIT_OK;
     if (rc)
         cli_error("%s: cannot start writing", out);
-    for (int i = 0; i < nin && rc == EXIT_OK; i++) {
-        unsigned char *buf;
-        size_t size;
-        if ((rc = cli_map_file(in[i], &buf, &size)))
-            break;
-        size_t k = 0;
-        if (size >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
-            k = 3; /* UTF-8 byte-order mark */
-        while (k < size && (buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\r' || buf[k] == '\t'))
-            k++;
-        uint64_t hl = 0;
-        for (int b = 7; size >= 9 && b >= 0; b--)
-            hl = (hl << 8) | buf[b];
-        if (size >= 6 && !memcmp(buf, "\x93NUMPY", 6))
-            rc = encode_npy(&e, in[i], buf, size);
-        else if (size >= 4 && !memcmp(buf, "PK", 2) && (buf[2] == 3 || buf[2] == 5))
-            rc = encode_npz(&e, in[i], buf, size);
-        else if (size >= 9 && hl <= size - 8 && buf[8] == '{')
-            rc = encode_safetensors(&e, in[i], buf, size);
-        else if (k < size && (buf[k] == '{' || buf[k] == '['))
-            rc = encode_tfjs(&e, in[i], buf, size);
-        else if (size > 0 && (buf[0] & 7) <= 5 && (buf[0] >> 3) >= 1 && (buf[0] >> 3) <= 20)
-            rc = encode_onnx(&e, in[i], buf, size); /* a protobuf field tag of ModelProto */
-        else {
-            cli_error("%s: unrecognized input format (expected ONNX, safetensors, .npz, .npy or "
-                      "a TensorFlow.js JSON)", in[i]);
-            rc = EXIT_ERR;
-        }
-        cli_unmap_file(buf, size);
+    if (rc == EXIT_OK && lossy_two_pass(lossy)) {
+        /* global pruning needs every selected weight before the first write */
+        e.collect = 1;
+        rc = read_inputs(&e, in, nin);
+        e.collect = 0;
+        e.format = NULL;
+        if (rc == EXIT_OK)
+            rc = lossy_global(lossy, out);
     }
+    if (rc == EXIT_OK)
+        rc = read_inputs(&e, in, nin);
+    if (rc == EXIT_OK)
+        rc = lossy_meta(lossy, e.w, out);
     if (rc == EXIT_OK) {
         char prod[64];
         snprintf(prod, sizeof prod, "cnnz %s", CNNZ_LIB_VERSION_STRING);
@@ -358,7 +400,7 @@ static int encode_run(int argc, char **argv, struct lossy *lossy)
         int e1 = cnnz_writer_meta_string(e.w, CNNZ_META_PRODUCER, prod);
         int e2 = cnnz_writer_meta_string(e.w, CNNZ_META_SOURCE_FORMAT, e.format ? e.format : "npy");
         if ((e1 && e1 != CNNZ_E_DUPLICATE) || (e2 && e2 != CNNZ_E_DUPLICATE) || cnnz_writer_finish(e.w)) {
-            cli_error("%s: write failed", out);
+            cli_error("%s: cannot write: %s", out, outfile_reason(&o));
             rc = EXIT_ERR;
         }
     }
@@ -366,7 +408,8 @@ static int encode_run(int argc, char **argv, struct lossy *lossy)
         fputc('\n', stderr);
     cnnz_writer_free(e.w);
     long fsize = ftell(o.f);
-    rc = lossy_finish(lossy, rc, e.decoded, fsize > 0 ? (unsigned long long)fsize : 0, force);
+    rc = lossy_finish(lossy, rc, e.decoded, fsize > 0 ? (unsigned long long)fsize : 0, force, in,
+                      nin);
     rc = rc ? (outfile_abort(&o), rc) : outfile_commit(&o);
     free(in);
     return rc;
@@ -374,7 +417,7 @@ static int encode_run(int argc, char **argv, struct lossy *lossy)
 
 int cmd_encode(int argc, char **argv)
 {
-    struct lossy lossy = {.min_weights = 1024};
+    struct lossy lossy = {.min_weights = 1024, .rate_lambda = NAN};
     int rc = encode_run(argc, argv, &lossy);
     lossy_free(&lossy);
     return rc;

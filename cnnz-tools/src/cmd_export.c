@@ -19,11 +19,6 @@ static const char help[] =
     "  -o FILE   output (required); written atomically\n"
     "  -f        overwrite FILE if it exists\n";
 
-static int file_write(void *opaque, const void *buf, size_t n)
-{
-    return fwrite(buf, 1, n, (FILE *)opaque) == n ? 0 : -1;
-}
-
 static int ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -110,10 +105,13 @@ int cmd_export(int argc, char **argv)
     struct outfile o;
     if (rc == EXIT_OK && (rc = outfile_open(&o, out, force, &in, 1)) == EXIT_OK) {
         char e[FMT_ERR_SIZE];
-        int st = st_out ? safetensors_write(t, n, meta, nm, file_write, o.f, e, sizeof e)
-                        : npz_write(z, n, NULL, file_write, o.f, e, sizeof e);
+        int st = st_out ? safetensors_write(t, n, meta, nm, outfile_write, &o, e, sizeof e)
+                        : npz_write(z, n, NULL, outfile_write, &o, e, sizeof e);
         if (st) {
-            cli_error("%s: %s", out, st == FMT_E_IO ? "write failed" : e);
+            if (st == FMT_E_IO)
+                cli_error("%s: cannot write: %s", out, outfile_reason(&o));
+            else
+                cli_error("%s: %s", out, e);
             outfile_abort(&o);
             rc = EXIT_ERR;
         } else {

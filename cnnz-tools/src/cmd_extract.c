@@ -30,7 +30,7 @@ static const char help[] =
     "  -f             overwrite existing .npy files\n"
     "  -j N           decode N tensors at a time (default: all cores)\n";
 
-static int write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
+int cli_write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
                      const uint64_t *dims, const void *data, size_t n)
 {
     unsigned char h[NPY_HEADER_MAX];
@@ -43,8 +43,8 @@ static int write_npy(const char *path, int force, char *input, int dtype, unsign
     struct outfile o;
     if (outfile_open(&o, path, force, &input, 1))
         return EXIT_ERR;
-    if (fwrite(h, 1, hl, o.f) != hl || (n && fwrite(data, 1, n, o.f) != n)) {
-        cli_error("%s: write failed: %s", path, strerror(errno));
+    if (outfile_write(&o, h, hl) || outfile_write(&o, data, n)) {
+        cli_error("%s: cannot write: %s", path, outfile_reason(&o));
         outfile_abort(&o);
         return EXIT_ERR;
     }
@@ -74,7 +74,7 @@ static int write_side(const cnnz_reader *r, char *in, size_t i, const struct cnn
     if (ti->repr == CNNZ_REPR_AFFINE) {
         double so[2] = {ti->scale, ti->offset};
         uint64_t two = 2;
-        rc = write_npy(path, force, in, CNNZ_DT_F64, 1, &two, so, sizeof so);
+        rc = cli_write_npy(path, force, in, CNNZ_DT_F64, 1, &two, so, sizeof so);
     } else {
         uint64_t k = ti->codebook_size;
         size_t bytes = (size_t)ti->streams[0].decoded_bytes;
@@ -82,7 +82,7 @@ static int write_side(const cnnz_reader *r, char *in, size_t i, const struct cnn
         struct cnnz_where w = {0};
         int err = cb ? cnnz_reader_decode_stream(r, i, 0, cb, bytes, &w) : CNNZ_E_NOMEM;
         rc = err ? cli_lib_error(in, r, &w, err)
-                 : write_npy(path, force, in, ti->dtype, 1, &k, cb, bytes);
+                 : cli_write_npy(path, force, in, ti->dtype, 1, &k, cb, bytes);
         free(cb);
     }
     free(path);
@@ -139,7 +139,7 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
             return EXIT_ERR;
         }
         snprintf(path, pl, "%s/%s.npy", dir, file);
-        rc = write_npy(path, force, in, dtype, ti.rank, ti.dims, buf, (size_t)bytes);
+        rc = cli_write_npy(path, force, in, dtype, ti.rank, ti.dims, buf, (size_t)bytes);
         free(path);
         if (!rc && (levels || (stored == 2 && ti.repr == CNNZ_REPR_AFFINE)))
             rc = write_side(r, in, i, &ti, dir, force);

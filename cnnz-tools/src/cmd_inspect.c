@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lossy.h"
 
 static const char help[] =
     "usage: cnnz inspect IN.cnnz [--json]\n"
@@ -151,6 +152,39 @@ static void coders_text(const struct cnnz_tensor_info *t, char *out, size_t cap)
     }
 }
 
+/* The cnnz.quant table that `convert --quant` keeps (lossy.h): shown with
+ * tensor names in place of indices. Lines that do not parse are shown as
+ * they are. */
+static void print_quant_table(const cnnz_reader *r, const char *text)
+{
+    printf("  %s (quantization report):\n", LOSSY_TABLE_KEY);
+    printf("    %-40s %-6s %6s %9s %9s %10s %8s\n", "tensor", "method", "levels", "sparsity",
+           "SQNR dB", "max err", "rel L2");
+    const char *line = strchr(text, '\n'); /* after the header */
+    while (line && *++line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[256], method[32];
+        unsigned long long index;
+        unsigned levels;
+        double sp, sq, me, rl;
+        struct cnnz_tensor_info t;
+        if (len < sizeof buf) {
+            memcpy(buf, line, len);
+            buf[len] = '\0';
+        }
+        if (len < sizeof buf &&
+            sscanf(buf, "%llu\t%31s\t%u\t%lf\t%lf\t%lf\t%lf", &index, method, &levels, &sp, &sq,
+                   &me, &rl) == 7 &&
+            cnnz_reader_tensor_info(r, (size_t)index, &t) == CNNZ_OK)
+            printf("    %-40s %-6s %6u %8.1f%% %9.2f %10.4g %8.4f\n", t.name, method, levels,
+                   100 * sp, sq, me, rl);
+        else
+            printf("    %.*s\n", (int)len, line);
+        line = end;
+    }
+}
+
 static void print_text(const cnnz_reader *r, const char *path)
 {
     unsigned ma, mi;
@@ -190,7 +224,9 @@ static void print_text(const cnnz_reader *r, const char *path)
     for (size_t i = 0; i < cnnz_reader_meta_count(r); i++) {
         struct cnnz_meta m;
         cnnz_reader_meta_get(r, i, &m);
-        if (m.type == CNNZ_META_STRING)
+        if (m.type == CNNZ_META_STRING && !strcmp(m.key, LOSSY_TABLE_KEY))
+            print_quant_table(r, (const char *)m.value);
+        else if (m.type == CNNZ_META_STRING)
             printf("  %s = %s\n", m.key, (const char *)m.value);
         else if (m.type == CNNZ_META_INT || m.type == CNNZ_META_BOOL)
             printf("  %s = %lld\n", m.key, (long long)m.i);

@@ -1,5 +1,6 @@
 /* cnnz: the command-line tool. Subcommands live in cmd_*.c; this file only
  * dispatches and prints the top-level help and version. */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,6 +16,7 @@ static const struct {
     {"export", cmd_export, "write a .cnnz file back as .safetensors or .npz"},
     {"inspect", cmd_inspect, "list tensors, representations, sizes and metadata"},
     {"verify", cmd_verify, "check every checksum and structural rule of a .cnnz file"},
+    {"matvec", cmd_matvec, "multiply a tensor by a vector from a .npy file, on its compressed form"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -26,7 +28,23 @@ static void usage(FILE *f)
     fprintf(f, "\n'cnnz COMMAND --help' describes a command. Exit status: 0 success, 1 error, 2 usage.\n");
 }
 
-int main(int argc, char **argv)
+/* Output that never reached stdout (a full disk, /dev/full) is an error,
+ * not a success. */
+static int stdout_done(int rc)
+{
+    int bad = ferror(stdout), e = 0;
+    errno = 0;
+    if (fflush(stdout) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return rc;
+    cli_error("cannot write to standard output%s%s", e ? ": " : "", e ? strerror(e) : "");
+    return rc ? rc : EXIT_ERR;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -46,4 +64,10 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'cnnz --help')", argv[1]);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    outfile_init();
+    return stdout_done(run(argc, argv));
 }

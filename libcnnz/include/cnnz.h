@@ -190,7 +190,9 @@ struct cnnz_limits {
     uint32_t max_name_bytes;
     uint32_t max_rank;
     uint32_t max_meta_entries;
-    uint64_t max_directory_bytes; /* TDIR body */
+    /* The TDIR body; and, on its own, the sum over tensors of the expanded
+     * name length + 1 (shared prefixes let names outgrow the body, 5.3). */
+    uint64_t max_directory_bytes;
     uint64_t max_metadata_bytes;  /* META body */
     uint64_t max_tensor_bytes;    /* decoded bytes of one tensor */
     uint64_t max_stream_bytes;    /* decoded bytes of one stream */
@@ -239,10 +241,9 @@ struct cnnz_stream_info {
     int role;
     int coder;
     int coder_version;
-    uint64_t offset;         /* absolute file offset of the coded bytes */
+    uint64_t offset;         /* absolute file offset of the coded bytes (spec 4) */
     uint64_t coded_bytes;
     uint64_t decoded_bytes;
-    uint64_t coded_xxh64;
     unsigned coder_params_bytes; /* coder_params_length of the stream entry */
 };
 
@@ -276,14 +277,16 @@ CNNZ_API int cnnz_reader_tensor_info(const cnnz_reader *r, size_t index,
 CNNZ_API int cnnz_reader_find(const cnnz_reader *r, const char *name, size_t *index);
 
 /* Decode tensor index into dst (dst_size >= info.decoded_bytes, else
- * CNNZ_E_BUFFER before anything is written). Verifies the section header,
- * padding, every stream's coded checksum (before decoding) and the decoded
- * checksum. Touches only the tensor's own bytes. Thread-safe. On failure dst
- * content is unspecified. where may be NULL. */
+ * CNNZ_E_BUFFER before anything is written). Verifies the header, padding
+ * and checksum of the TDAT section that holds the tensor (before decoding;
+ * small tensors share a section, at most a few hundred KiB with libcnnz's
+ * writer) and the decoded checksum. Touches only that section. Thread-safe.
+ * On failure dst content is unspecified. where may be NULL. */
 CNNZ_API int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
                                 struct cnnz_where *where);
 /* Use a tensor in place, without copying: *data points at its decoded bytes
- * inside the file image (64-byte aligned, spec 4), valid until the reader is
+ * inside the file image (8-byte aligned, 64-byte aligned from 1024 bytes on,
+ * spec 4), valid until the reader is
  * closed. Possible when the reader holds the file in memory (open_memory,
  * open_path) and the tensor is `plain` with a `raw` stream; otherwise
  * CNNZ_E_UNSUPPORTED (use cnnz_reader_decode). Checks everything
@@ -291,7 +294,7 @@ CNNZ_API int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, s
 CNNZ_API int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **data,
                               struct cnnz_where *where);
 /* Decode one stream of a tensor (e.g. the stored tfjs symbols) into dst
- * (dst_size >= decoded_bytes of that stream). Checks the coded checksum. */
+ * (dst_size >= decoded_bytes of that stream). Checks the section checksum. */
 CNNZ_API int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned stream,
                                        void *dst, size_t dst_size, struct cnnz_where *where);
 
@@ -322,6 +325,10 @@ struct cnnz_section_info {
     int known;
     uint64_t offset; /* of the section header */
     uint64_t body_bytes;
+    /* TDAT: the run of tensors it holds, first_tensor .. + tensor_count - 1
+     * (spec 5.1); 0 and 0 for other sections. */
+    size_t first_tensor;
+    size_t tensor_count;
 };
 CNNZ_API size_t cnnz_reader_section_count(const cnnz_reader *r);
 CNNZ_API int cnnz_reader_section_info(const cnnz_reader *r, size_t index,
@@ -398,9 +405,11 @@ struct cnnz_tensor_desc {
 
 /* Encode and write one tensor. data holds the representation's input:
  * PLAIN: elements in dtype; AFFINE: the symbols; WIDEN: the stored values;
- * size must equal elements * size of that element type. The tensor goes out
- * before this returns, so memory use is one tensor at a time. Names must be
- * unique. */
+ * size must equal elements * size of that element type. A tensor of 64 KiB
+ * or more coded goes out before this returns; smaller ones share a section
+ * (spec 4) and wait in a group of at most 256 KiB that goes out before the
+ * next large tensor, when full, or at finish. So memory use is one tensor
+ * plus the group. Names must be unique. */
 CNNZ_API int cnnz_writer_add_tensor(cnnz_writer *w, const struct cnnz_tensor_desc *desc,
                                     const void *data, size_t size);
 
@@ -417,11 +426,145 @@ CNNZ_API int cnnz_writer_meta_bytes(cnnz_writer *w, const char *key, const void 
 CNNZ_API int cnnz_writer_finish(cnnz_writer *w);
 CNNZ_API void cnnz_writer_free(cnnz_writer *w);
 
+/* What the writer has produced so far. A tensor's cost in the file is the
+ * growth of coded_bytes + entry_bytes across its cnnz_writer_add_tensor
+ * (small tensors reach the sink later, so the sink's size does not say). */
+struct cnnz_writer_stats {
+    uint64_t tensors;     /* added */
+    uint64_t coded_bytes; /* coded bytes of their streams, stream padding included */
+    uint64_t entry_bytes; /* their directory entries (spec 5.3) */
+    uint64_t written;     /* bytes passed to the sink */
+};
+CNNZ_API void cnnz_writer_stats(const cnnz_writer *w, struct cnnz_writer_stats *stats);
+
 /* ------------------------------------------------------------ utilities */
 
 /* Exact conversions used by the WIDEN representation (spec 6.4). */
 CNNZ_API float cnnz_f16_to_f32(uint16_t h);
 CNNZ_API float cnnz_bf16_to_f32(uint16_t b);
+
+/* -------------------------------------------------------------- compute */
+
+/* Matrix-vector products that read the coded streams directly, and
+ * decoding in small chunks. */
+
+/* The matrix view of a tensor: rows = dims[0], cols = the product of the
+ * other dimensions (rank 0: 1 x 1; rank 1: dims[0] x 1). Element (r, c) is
+ * element r * cols + c of the decoded tensor, which is in C order. A
+ * convolution kernel [Cout, Cin, kh, kw] is Cout rows of Cin * kh * kw
+ * columns, column (ci * kh + i) * kw + j: the im2col order, in which an
+ * input patch is flattened channel by channel, each channel row by row.
+ * y = W x over the patches of an input is then the convolution (before the
+ * bias). CNNZ_E_UNSUPPORTED when cols does not fit in 64 bits (possible
+ * only when dims[0] is 0). */
+CNNZ_API int cnnz_matrix_shape(const struct cnnz_tensor_info *info, uint64_t *rows,
+                               uint64_t *cols);
+
+struct cnnz_matvec_options {
+    /* Threads for the tensor's entry points (0 or 1: the caller's only).
+     * The result is the same, bit for bit, for every value. */
+    unsigned threads;
+    /* Non-zero: also check the decoded checksum (spec 9.2 step 4) by
+     * rebuilding the tensor chunk by chunk and hashing it. That costs about
+     * a cnnz_reader_decode in time (not in memory), so it is off by
+     * default: the section checksum over the coded bytes is checked on
+     * every call anyway. */
+    int verify;
+};
+
+/* y = W x (cnnz_matvec) or y = x^T W (cnnz_vecmat) for the matrix view of
+ * tensor index, without decoding it into a dense matrix.
+ *
+ * Arguments: x has x_len floats, which must be cols (matvec) or rows
+ * (vecmat), else CNNZ_E_ARG; y has room for y_len floats, at least rows
+ * (matvec) or cols (vecmat), else CNNZ_E_BUFFER; both before anything is
+ * read or written. x and y must not overlap. opts may be NULL (one thread,
+ * no decoded checksum). On failure y's contents are unspecified.
+ *
+ * Tensors: dtype f32, f16 or bf16, any representation. ham and sham (the
+ * paper's HAM and sHAM) run fused: codebook lookups on the symbols as they
+ * are decoded, sham skipping the unstored zeros; so does affine with u8
+ * symbols (a 256-entry table of its f32 values). The others (plain,
+ * widen, planes, affine with u16 symbols) are decoded chunk by chunk as
+ * cnnz_decoder does and multiplied from the chunks. Other dtypes, and
+ * affine i32 tensors: CNNZ_E_UNSUPPORTED.
+ *
+ * Checks: what cnnz_reader_decode checks before decoding (section header,
+ * padding, section checksum), every coded stream and every symbol as it is
+ * decoded (an index past the codebook, a sham run leaving its block:
+ * CNNZ_E_CORRUPT); the decoded checksum only with opts->verify.
+ *
+ * Arithmetic: w(r, c) is the decoded element (f16/bf16 widened exactly),
+ * each product w * x is a float multiplication, and the sums are float
+ * additions in a fixed order, so that a dense loop in the same order gives
+ * the same bits:
+ *  - matvec: row r keeps 16 partial sums s_j, j = c mod 16, each starting
+ *    at +0.0 and adding its products in increasing c; then t_j = s_j +
+ *    s_{j+8} (j < 8), u_j = t_j + t_{j+4} (j < 4), v_j = u_j + u_{j+2}
+ *    (j < 2), y[r] = v_0 + v_1.
+ *  - vecmat: y[c] adds the products of column c in increasing r, from +0.0;
+ *    for sham, each block of rows (spec 6.7) sums into its own partial
+ *    vector that way, and y = P_0 + P_1 + ... + P_last, left to right.
+ *  - sham elements that are not stored are skipped, as the zeros they are
+ *    (this differs from a dense product only where x holds an infinity or
+ *    a NaN, whose product with 0 would be a NaN).
+ * Against the exact sum, |y - exact| <= (k + 1) * 2^-24 * sum |w * x| to
+ * first order, k being the additions on the longest path: ceil(cols / 16)
+ * + 4 for matvec, rows + (sham blocks) for vecmat.
+ *
+ * Memory, beyond the coded tensor (which a reader opened with
+ * cnnz_reader_open_file reads into memory): O(rows + cols) at most, the
+ * codebook as floats, and per thread one chunk of 16 KiB or, for sham,
+ * one block's decoded streams (about 2 bytes per stored element; the
+ * writer makes blocks of about 64 Ki elements, at most 32 of them). A
+ * stream whose coder has no incremental decoder (cabac) is decoded whole
+ * first: O(elements) for that stream (sham: per block).
+ *
+ * Threads: sham blocks run in parallel (matvec: each block writes its own
+ * rows; vecmat: per-thread partial vectors added in block order). A ham,
+ * affine or plain tensor whose stream is stored raw is split by rows
+ * (matvec) or by columns (vecmat); one whose stream is entropy coded has a
+ * single entry point and runs on the caller's thread.
+ *
+ * Thread-safe: any number of calls may run on one reader at once. */
+CNNZ_API int cnnz_matvec(const cnnz_reader *r, size_t index, const float *x, size_t x_len,
+                         float *y, size_t y_len, const struct cnnz_matvec_options *opts,
+                         struct cnnz_where *where);
+CNNZ_API int cnnz_vecmat(const cnnz_reader *r, size_t index, const float *x, size_t x_len,
+                         float *y, size_t y_len, const struct cnnz_matvec_options *opts,
+                         struct cnnz_where *where);
+
+/* Decoding in order into a small buffer: the bytes cnnz_reader_decode
+ * would write, a chunk per call, without a tensor-sized buffer.
+ *
+ *     cnnz_decoder *d;
+ *     if (cnnz_decoder_open(&d, r, index, &where) == 0) {
+ *         size_t n;
+ *         while ((err = cnnz_decoder_read(d, buf, sizeof buf, &n, &where)) == 0 && n)
+ *             consume(buf, n);   (whole elements, in order)
+ *         cnnz_decoder_close(d);
+ *     }
+ *
+ * open checks what cnnz_reader_decode checks before decoding, and decodes
+ * a codebook. read writes as many whole elements as fit in dst_size bytes
+ * (at most 4096 per call; dst_size smaller than one element:
+ * CNNZ_E_BUFFER), *written their bytes, 0 once the tensor is done. The
+ * decoded checksum is computed as the chunks go out and checked by the
+ * call that yields the last element, which then fails with
+ * CNNZ_E_CHECKSUM: until that call has succeeded, the bytes handed out are
+ * not verified. After a failure every read returns the same error.
+ *
+ * Memory: as for cnnz_matvec (a chunk of each stream; one sham block's
+ * streams; a whole stream for a coder without an incremental decoder).
+ * The reader must outlive the decoder. A decoder is used by one thread at a
+ * time; any number of decoders may work on one reader at once. */
+typedef struct cnnz_decoder cnnz_decoder;
+CNNZ_API int cnnz_decoder_open(cnnz_decoder **out, const cnnz_reader *r, size_t index,
+                               struct cnnz_where *where);
+CNNZ_API int cnnz_decoder_read(cnnz_decoder *d, void *dst, size_t dst_size, size_t *written,
+                               struct cnnz_where *where);
+/* NULL is fine. */
+CNNZ_API void cnnz_decoder_close(cnnz_decoder *d);
 
 #ifdef __cplusplus
 }

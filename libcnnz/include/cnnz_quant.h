@@ -114,8 +114,10 @@ CNNZ_API const char *cnnz_quant_method_name(int method);
 CNNZ_API int cnnz_quant_index_dtype(uint32_t levels);
 
 enum cnnz_uq_mode {
-    CNNZ_UQ_ASYMMETRIC = 0, /* levels span [min, max] of the kept weights */
-    CNNZ_UQ_SYMMETRIC = 1   /* levels span [-m, m], m = max |w| of the kept weights */
+    /* With 3 or more levels both put 0.0 on the grid (an integer zero
+     * point), so kept weights within step / 2 of zero become exact zeros. */
+    CNNZ_UQ_ASYMMETRIC = 0, /* levels cover [min, max] of the kept weights */
+    CNNZ_UQ_SYMMETRIC = 1   /* levels cover [-m, m], m = max |w| of the kept weights */
 };
 
 enum cnnz_kmeans_init {
@@ -179,7 +181,13 @@ struct cnnz_quant_report {
     double rel_l2_error;    /* ||w - q|| / ||w|| (0 when ||w|| = 0) */
     unsigned iterations;    /* CWS, ECSQ: iterations of the (final) run */
     double lambda;          /* ECSQ: the lambda used */
-    double step;            /* UQ: the level spacing (0 with one level) */
+    double step;            /* UQ: the level spacing (with 1 or 2 levels: max - min) */
+    /* UQ with 3 or more levels: the levels lie on a grid through zero, level
+     * q (0 <= q < levels) being (q - zero_point) * step as spec 6.3 `affine`
+     * computes it (grid = 1); so cnnz_quant_affine can store the tensor as
+     * symbols with a scale and an offset instead of a codebook. */
+    int grid;
+    uint32_t zero_point;
     /* CNNZ_E_INPUT: which weight is not finite (tensor position, element);
      * -1 otherwise. */
     int64_t bad_tensor;
@@ -239,6 +247,18 @@ CNNZ_API int cnnz_quant_evaluate(const float *w, size_t n, const float *codebook
                                  uint32_t codebook_size, const void *indices, int index_dtype,
                                  const struct cnnz_allocator *allocator,
                                  struct cnnz_quant_report *report);
+
+/* Turn the codebook indices of a grid quantization (report->grid, from
+ * cnnz_quantize of this codebook) into `affine` symbols in place: each index
+ * becomes its level's grid position q, so that codebook[index] ==
+ * to_f32(to_f64(q) * *scale + *offset) exactly (spec 6.3), which is checked
+ * for every entry. index_dtype as for cnnz_quant_evaluate; the symbols keep
+ * it. CNNZ_E_UNSUPPORTED when the report has no grid or an entry is not on
+ * it, CNNZ_E_INPUT for an index >= codebook_size, CNNZ_E_NOMEM: the indices
+ * are then untouched. Scratch: 4 bytes per codebook entry (malloc). */
+CNNZ_API int cnnz_quant_affine(const float *codebook, uint32_t codebook_size,
+                               const struct cnnz_quant_report *report, void *indices, size_t n,
+                               int index_dtype, double *scale, double *offset);
 
 #ifdef __cplusplus
 }

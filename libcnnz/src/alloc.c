@@ -85,7 +85,8 @@ int cnnz__buf_zeros(struct cnnz__buf *b, size_t n)
     int err = cnnz__buf_reserve(b, n);
     if (err)
         return err;
-    memset(b->data + b->len, 0, n);
+    if (n)
+        memset(b->data + b->len, 0, n);
     b->len += n;
     return CNNZ_OK;
 }

@@ -18,7 +18,6 @@ struct cnnz__coder {
     uint8_t id;
     const char *name;
     uint8_t version;     /* the newest version this library reads and writes */
-    uint8_t align;       /* file alignment of its streams (spec 4) */
     /* Validate params and lengths from a stream entry (version <= .version).
      * CNNZ_E_CODER when they break a rule of the coder's spec section. */
     int (*check)(unsigned version, const uint8_t *params, size_t params_len, uint64_t coded_len,
@@ -40,7 +39,56 @@ struct cnnz__coder {
                   struct cnnz__buf *params_out);
     /* 1 when decoded bytes equal coded bytes, so a reader may use them in place. */
     uint8_t identity;
+    /* Incremental decoding, optional (NULL: cnnz__cstream decodes the whole
+     * stream into a buffer instead). begin: what .decode does before its
+     * first symbol (params, tables), state allocated from a. next: the next
+     * n decoded bytes (n a multiple of the symbol width, at most the bytes
+     * left) into dst; the call that produces the last byte also makes the
+     * end-of-stream checks. Bytes and error are those of .decode: a corrupt
+     * stream fails with the same error, at the latest on that last call.
+     * end: free the state (after an error too). */
+    int (*stream_begin)(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
+                        size_t params_len, const uint8_t *src, size_t src_len, size_t dst_len,
+                        void **state);
+    int (*stream_next)(void *state, uint8_t *dst, size_t n);
+    void (*stream_end)(const struct cnnz__alloc *a, void *state);
 };
+
+/* A stream being decoded in order, a few bytes at a time (matvec.c,
+ * decoder.c): with the coder's incremental decoder, in place for identity
+ * coders, else from the whole stream decoded at begin (memory O(stream)). */
+struct cnnz__cstream {
+    const struct cnnz__coder *cd;
+    const struct cnnz__alloc *a;
+    const uint8_t *src; /* identity: the bytes themselves */
+    uint64_t left;      /* decoded bytes not yet produced */
+    size_t at;          /* identity and whole: bytes produced */
+    uint8_t *whole;     /* no incremental decoder: the decoded stream */
+    void *state;        /* the coder's */
+    int err;            /* sticky */
+};
+CNNZ__INTERNAL int cnnz__cstream_begin(struct cnnz__cstream *s, const struct cnnz__alloc *a,
+                                       const struct cnnz__coder *cd, unsigned version,
+                                       const uint8_t *params, size_t params_len,
+                                       const uint8_t *src, size_t src_len, uint64_t dst_len);
+/* The next n bytes (n <= s->left): a pointer into the coded bytes for an
+ * identity coder or the whole buffer, else scratch (n bytes) after decoding
+ * into it. NULL and *err set on failure (and on every later call). */
+CNNZ__INTERNAL const uint8_t *cnnz__cstream_next(struct cnnz__cstream *s, uint8_t *scratch,
+                                                 size_t n, int *err);
+/* Free what begin allocated; safe on a zeroed or failed stream. */
+CNNZ__INTERNAL void cnnz__cstream_end(struct cnnz__cstream *s);
+
+/* File alignment of a stream's coded bytes (spec 4): stored (identity)
+ * streams start where a memory map can use them in place, on 8 bytes, or 64
+ * when they are large enough for the padding not to matter; coded ones
+ * anywhere. */
+static inline uint64_t cnnz__stream_align(const struct cnnz__coder *cd, uint64_t coded_len)
+{
+    if (!cd->identity)
+        return 1;
+    return coded_len >= 1024 ? 64 : 8;
+}
 
 /* The registry in id order: for i < cnnz__coder_count(). */
 CNNZ__INTERNAL unsigned cnnz__coder_count(void);

@@ -1441,7 +1441,6 @@ const struct cnnz__coder cnnz__coder_cabac = {
     .id = CNNZ_CODER_CABAC,
     .name = "cabac",
     .version = 0,
-    .align = 1,
     .check = cb_check,
     .decode = cb_decode,
     .encode = cb_encode,

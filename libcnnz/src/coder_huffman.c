@@ -481,62 +481,117 @@ static void dec2_four(const struct huf_dec *d, struct cnnz__bitr *b, uint8_t **o
         dec2_one(&b[k], t, T, o[k], end[k]);
 }
 
+/* One stream in order with the two-symbol table (blocks long enough to
+ * have built it): an incremental decoder reads the four bitstreams of a
+ * block one after the other, and pairs win back some of the four-stream
+ * speed. Ten bytes of room per round, as in dec1_four. */
+static void dec1_pairs_one(const struct huf_dec *d, struct cnnz__bitr *b, uint8_t *o,
+                           uint8_t *end)
+{
+    const uint32_t *pairs = d->pairs;
+    struct cnnz__bitr b0 = *b;
+    while (end - o >= 10) {
+        cnnz__bitr_refill(&b0);
+        for (int i = 0; i < 5; i++)
+            HUF_PAIR(b0, o);
+    }
+    *b = b0;
+    dec1_one(b, d->one, d->T, o, end);
+}
+
+/* The bitstreams of a block of `count` symbols (7.2.5): one, or four after
+ * the jump table of the byte lengths of streams 0, 1 and 2. */
+struct huf_parts {
+    unsigned n;
+    struct cnnz__bitr b[4];
+    const uint8_t *start[4];
+    uint64_t z[3];
+    size_t at3;   /* where stream 3 starts, from the first byte of the table */
+    uint64_t sym[4]; /* symbols of each stream */
+};
+
+static int parts_open(const uint8_t *src, size_t len, uint64_t count, struct huf_parts *ps)
+{
+    if (count < HUF_FOUR) {
+        ps->n = 1;
+        ps->start[0] = src;
+        ps->sym[0] = count;
+        cnnz__bitr_init(&ps->b[0], src, len);
+        return CNNZ_OK;
+    }
+    struct cnnz__byter r;
+    cnnz__byter_init(&r, src, len);
+    uint64_t at[4];
+    for (int k = 0; k < 3; k++)
+        ps->z[k] = cnnz__byter_varint(&r);
+    if (r.overrun)
+        return CNNZ_E_CORRUPT;
+    at[0] = (uint64_t)(r.p - src);
+    for (int k = 0; k < 3; k++)
+        if (cnnz__add64(at[k], ps->z[k], &at[k + 1]) || at[k + 1] > len)
+            return CNNZ_E_CORRUPT;
+    const uint64_t q = (count + 3) / 4;
+    ps->n = 4;
+    ps->at3 = (size_t)at[3];
+    for (int k = 0; k < 4; k++) {
+        /* stream 3 runs to the end of the block, which it determines */
+        size_t n = k < 3 ? (size_t)ps->z[k] : len - (size_t)at[3];
+        ps->start[k] = src + at[k];
+        cnnz__bitr_init(&ps->b[k], ps->start[k], n);
+        ps->sym[k] = k < 3 ? q : count - 3 * q;
+    }
+    return CNNZ_OK;
+}
+
+/* After stream k has given its symbols: it must end where the spec says.
+ * For the last stream, *used gets the bytes of all the block's streams. */
+static int parts_close(const struct huf_parts *ps, unsigned k, size_t *used)
+{
+    size_t end = bitr_end(&ps->b[k], ps->start[k]);
+    if (k + 1 < ps->n)
+        return end == ps->z[k] ? CNNZ_OK : CNNZ_E_CORRUPT;
+    if (!end)
+        return CNNZ_E_CORRUPT;
+    *used = (ps->n == 4 ? ps->at3 : 0) + end;
+    return CNNZ_OK;
+}
+
 /* Decode the bitstreams of a block of `count` symbols (7.2.5) into dst with
  * the current code; *used gets the bytes they take. */
 static int read_streams(struct huf_dec *d, const uint8_t *src, size_t len, uint64_t count,
                         uint8_t *dst, size_t *used)
 {
     const unsigned w = d->w;
-    if (count < HUF_FOUR) {
-        struct cnnz__bitr b;
-        cnnz__bitr_init(&b, src, len);
+    struct huf_parts ps;
+    int err = parts_open(src, len, count, &ps);
+    if (err)
+        return err;
+    if (ps.n == 1) {
         if (w == 1)
-            dec1_one(&b, d->one, d->T, dst, dst + count);
+            dec1_one(&ps.b[0], d->one, d->T, dst, dst + count);
         else
-            dec2_one(&b, d->tab2, d->T, dst, dst + 2 * count);
-        *used = bitr_end(&b, src);
-        return *used ? CNNZ_OK : CNNZ_E_CORRUPT;
-    }
-    /* Jump table: the byte lengths of streams 0, 1 and 2. */
-    struct cnnz__byter r;
-    cnnz__byter_init(&r, src, len);
-    uint64_t z[3], at[4];
-    for (int k = 0; k < 3; k++)
-        z[k] = cnnz__byter_varint(&r);
-    if (r.overrun)
-        return CNNZ_E_CORRUPT;
-    at[0] = (uint64_t)(r.p - src);
-    for (int k = 0; k < 3; k++)
-        if (cnnz__add64(at[k], z[k], &at[k + 1]) || at[k + 1] > len)
-            return CNNZ_E_CORRUPT;
-    uint64_t q = (count + 3) / 4;
-    struct cnnz__bitr b[4];
-    uint8_t *o[4], *end[4];
-    for (int k = 0; k < 4; k++) {
-        /* stream 3 runs to the end of the block, which it determines */
-        size_t n = k < 3 ? (size_t)z[k] : len - (size_t)at[3];
-        cnnz__bitr_init(&b[k], src + at[k], n);
-        o[k] = dst + (size_t)(w * q * (uint64_t)k);
-        end[k] = k < 3 ? o[k] + w * q : dst + w * count;
-    }
-    if (w == 1) {
-        if (count >= (UINT64_C(4) << HUF_LMAX1)) {
-            if (!d->have_pairs)
-                build1_pairs(d);
-            dec1_four(d, b, o, end);
-        } else {
-            dec1_four_one(d, b, o, end);
-        }
+            dec2_one(&ps.b[0], d->tab2, d->T, dst, dst + 2 * count);
     } else {
-        dec2_four(d, b, o, end);
+        uint8_t *o[4], *end[4];
+        for (int k = 0; k < 4; k++) {
+            o[k] = dst + (size_t)(w * ps.sym[0] * (uint64_t)k);
+            end[k] = o[k] + w * ps.sym[k];
+        }
+        if (w == 1) {
+            if (count >= (UINT64_C(4) << HUF_LMAX1)) {
+                if (!d->have_pairs)
+                    build1_pairs(d);
+                dec1_four(d, ps.b, o, end);
+            } else {
+                dec1_four_one(d, ps.b, o, end);
+            }
+        } else {
+            dec2_four(d, ps.b, o, end);
+        }
     }
-    for (int k = 0; k < 3; k++)
-        if (bitr_end(&b[k], src + at[k]) != z[k])
-            return CNNZ_E_CORRUPT;
-    size_t last = bitr_end(&b[3], src + at[3]);
-    if (!last)
-        return CNNZ_E_CORRUPT;
-    *used = (size_t)at[3] + last;
+    for (unsigned k = 0; k < ps.n; k++)
+        if ((err = parts_close(&ps, k, used)))
+            return err;
     return CNNZ_OK;
 }
 
@@ -563,6 +618,65 @@ static int code_room(struct huf_dec *d, uint64_t limit)
     return CNNZ_OK;
 }
 
+/* spec 7.2.2: the block header at src + *pos, with `room` decoded bytes
+ * still to come, and a code description after it (read and built). *pos
+ * moves to the block's bitstreams, or past a run block's symbol (*run). */
+static int block_begin(struct huf_dec *d, const uint8_t *src, size_t src_len, size_t *pos,
+                       size_t room, int *have_code, unsigned *type, uint64_t *count,
+                       const uint8_t **run)
+{
+    const unsigned w = d->w;
+    struct cnnz__byter r;
+    cnnz__byter_init(&r, src + *pos, src_len - *pos);
+    uint64_t h = cnnz__byter_varint(&r);
+    if (r.overrun)
+        return CNNZ_E_CORRUPT;
+    *pos = (size_t)(r.p - src);
+    *type = (unsigned)(h & 3);
+    *count = (h >> 2) + 1;
+    if (*count > room / w)
+        return CNNZ_E_CORRUPT;
+    size_t used = 0;
+    int err;
+    switch (*type) {
+    case HUF_RUN:
+        if (src_len - *pos < w)
+            return CNNZ_E_CORRUPT;
+        *run = src + *pos;
+        *pos += w;
+        return CNNZ_OK;
+    case HUF_CODE:
+        if ((err = code_room(d, *count)))
+            return err;
+        if ((err = read_code(d, src + *pos, src_len - *pos, *count, &used)))
+            return err;
+        *pos += used;
+        if (w == 1)
+            build1(d);
+        else if ((err = build2(d, *count >= HUF_ROOT2_MIN_COUNT ? HUF_ROOT2 : HUF_ROOT2_SMALL)))
+            return err;
+        *have_code = 1;
+        /* fall through */
+    case HUF_REPEAT:
+        return *have_code ? CNNZ_OK : CNNZ_E_CORRUPT;
+    default:
+        return CNNZ_E_CORRUPT;
+    }
+}
+
+/* n symbols of width w, all equal to the w bytes at sym. */
+static void fill_run(uint8_t *dst, const uint8_t *sym, unsigned w, size_t n)
+{
+    if (w == 1) {
+        memset(dst, sym[0], n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = sym[0];
+        dst[2 * i + 1] = sym[1];
+    }
+}
+
 static int decode_blocks(struct huf_dec *d, const uint8_t *src, size_t src_len, uint8_t *dst,
                          size_t dst_len)
 {
@@ -570,95 +684,183 @@ static int decode_blocks(struct huf_dec *d, const uint8_t *src, size_t src_len, 
     size_t pos = 0, done = 0;
     int have_code = 0, err;
     while (done < dst_len) {
-        /* spec 7.2.2: block header */
-        struct cnnz__byter r;
-        cnnz__byter_init(&r, src + pos, src_len - pos);
-        uint64_t h = cnnz__byter_varint(&r);
-        if (r.overrun)
-            return CNNZ_E_CORRUPT;
-        pos = (size_t)(r.p - src);
-        unsigned type = (unsigned)(h & 3);
-        uint64_t count = (h >> 2) + 1;
-        if (count > (dst_len - done) / w)
-            return CNNZ_E_CORRUPT;
-        size_t used = 0;
-        switch (type) {
-        case HUF_RUN:
-            if (src_len - pos < w)
-                return CNNZ_E_CORRUPT;
-            if (w == 1) {
-                memset(dst + done, src[pos], (size_t)count);
-            } else {
-                for (size_t i = 0; i < (size_t)count; i++) {
-                    dst[done + 2 * i] = src[pos];
-                    dst[done + 2 * i + 1] = src[pos + 1];
-                }
-            }
-            pos += w;
-            break;
-        case HUF_CODE:
-            if ((err = code_room(d, count)))
-                return err;
-            if ((err = read_code(d, src + pos, src_len - pos, count, &used)))
-                return err;
-            pos += used;
-            if (w == 1)
-                build1(d);
-            else if ((err = build2(d, count >= HUF_ROOT2_MIN_COUNT ? HUF_ROOT2 : HUF_ROOT2_SMALL)))
-                return err;
-            have_code = 1;
-            /* fall through */
-        case HUF_REPEAT:
-            if (!have_code)
-                return CNNZ_E_CORRUPT;
+        unsigned type;
+        uint64_t count;
+        const uint8_t *run;
+        if ((err = block_begin(d, src, src_len, &pos, dst_len - done, &have_code, &type, &count,
+                               &run)))
+            return err;
+        if (type == HUF_RUN) {
+            fill_run(dst + done, run, w, (size_t)count);
+        } else {
+            size_t used = 0;
             if ((err = read_streams(d, src + pos, src_len - pos, count, dst + done, &used)))
                 return err;
             pos += used;
-            break;
-        default:
-            return CNNZ_E_CORRUPT;
         }
         done += (size_t)count * w;
     }
     return pos == src_len ? CNNZ_OK : CNNZ_E_CORRUPT; /* no trailing bytes */
 }
 
-static int huf_decode(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
-                      size_t params_len, const uint8_t *src, size_t src_len, uint8_t *dst,
-                      size_t dst_len)
+/* The parameters (7.2.1) and an empty decoder state for width params[0]. */
+static int dec_init(struct huf_dec *d, const struct cnnz__alloc *a, unsigned version,
+                    const uint8_t *params, size_t params_len, size_t dst_len)
 {
     if (version != 0 || params_len != 1 || (params[0] != 1 && params[0] != 2) ||
         dst_len % params[0])
         return CNNZ_E_CODER;
+    d->a = a;
+    d->w = params[0];
+    d->lmax = huf_lmax(d->w);
+    d->nsym = d->maxlen = d->T = 0;
+    d->have_pairs = 0;
+    d->tab2 = NULL;
+    d->tab2_cap = 0;
+    d->code2 = d->ord2 = NULL;
+    if (d->w == 1) {
+        d->sym = d->sym1;
+        d->len = d->len1;
+        d->cap = 256;
+    } else {
+        d->sym = NULL;
+        d->len = NULL;
+        d->cap = 0;
+    }
+    return CNNZ_OK;
+}
+
+static void dec_free(struct huf_dec *d)
+{
+    if (d->w != 2)
+        return;
+    cnnz__free(d->a, d->sym);
+    cnnz__free(d->a, d->len);
+    cnnz__free(d->a, d->code2);
+    cnnz__free(d->a, d->ord2);
+    cnnz__free(d->a, d->tab2);
+}
+
+static int huf_decode(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
+                      size_t params_len, const uint8_t *src, size_t src_len, uint8_t *dst,
+                      size_t dst_len)
+{
+    struct huf_dec d;
+    int err = dec_init(&d, a, version, params, params_len, dst_len);
+    if (err)
+        return err;
     if (dst_len == 0 || src_len == 0)
         return dst_len == src_len ? CNNZ_OK : CNNZ_E_CORRUPT;
-    struct huf_dec d;
-    d.a = a;
-    d.w = params[0];
-    d.lmax = huf_lmax(d.w);
-    d.nsym = d.maxlen = d.T = 0;
-    d.have_pairs = 0;
-    d.tab2 = NULL;
-    d.tab2_cap = 0;
-    d.code2 = d.ord2 = NULL;
-    if (d.w == 1) {
-        d.sym = d.sym1;
-        d.len = d.len1;
-        d.cap = 256;
-    } else {
-        d.sym = NULL;
-        d.len = NULL;
-        d.cap = 0;
-    }
-    int err = decode_blocks(&d, src, src_len, dst, dst_len);
-    if (d.w == 2) {
-        cnnz__free(a, d.sym);
-        cnnz__free(a, d.len);
-        cnnz__free(a, d.code2);
-        cnnz__free(a, d.ord2);
-        cnnz__free(a, d.tab2);
-    }
+    err = decode_blocks(&d, src, src_len, dst, dst_len);
+    dec_free(&d);
     return err;
+}
+
+/* ---- incremental decoding: the blocks in order, and the bitstreams of a
+ * block in order (stream k holds symbols k*q .. of the block, 7.2.5). */
+struct huf_stream {
+    struct huf_dec d;
+    const uint8_t *src;
+    size_t src_len, pos;
+    size_t left;          /* decoded bytes still to produce */
+    int have_code;
+    size_t block_left;    /* bytes of the current block still to produce; 0: between blocks */
+    unsigned type;
+    const uint8_t *run;   /* HUF_RUN: its symbol */
+    struct huf_parts ps;
+    unsigned part;        /* the bitstream being read */
+    size_t part_left;     /* its bytes still to produce */
+    size_t streams_at;    /* where the block's bitstreams start */
+    int pairs;            /* width 1: the two-symbol table is used */
+};
+
+static int huf_stream_begin(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
+                            size_t params_len, const uint8_t *src, size_t src_len,
+                            size_t dst_len, void **state)
+{
+    struct huf_stream *st = cnnz__malloc(a, sizeof *st);
+    if (!st)
+        return CNNZ_E_NOMEM;
+    int err = dec_init(&st->d, a, version, params, params_len, dst_len);
+    if (err) {
+        cnnz__free(a, st);
+        return err;
+    }
+    *state = st;
+    st->src = src;
+    st->src_len = src_len;
+    st->pos = 0;
+    st->left = dst_len;
+    st->have_code = 0;
+    st->block_left = 0;
+    if (dst_len == 0 || src_len == 0)
+        return dst_len == src_len ? CNNZ_OK : CNNZ_E_CORRUPT;
+    return CNNZ_OK;
+}
+
+static int huf_stream_next(void *state, uint8_t *dst, size_t n)
+{
+    struct huf_stream *st = state;
+    struct huf_dec *d = &st->d;
+    const unsigned w = d->w;
+    int err;
+    while (n) {
+        if (!st->block_left) {
+            uint64_t count;
+            if ((err = block_begin(d, st->src, st->src_len, &st->pos, st->left, &st->have_code,
+                                   &st->type, &count, &st->run)))
+                return err;
+            st->block_left = (size_t)count * w;
+            if (st->type != HUF_RUN) {
+                if ((err = parts_open(st->src + st->pos, st->src_len - st->pos, count, &st->ps)))
+                    return err;
+                st->streams_at = st->pos;
+                st->part = 0;
+                st->part_left = (size_t)st->ps.sym[0] * w;
+                st->pairs = w == 1 && count >= (UINT64_C(4) << HUF_LMAX1);
+                if (st->pairs && !d->have_pairs)
+                    build1_pairs(d);
+            }
+        }
+        size_t k = n < st->block_left ? n : st->block_left;
+        if (st->type == HUF_RUN) {
+            fill_run(dst, st->run, w, k / w);
+        } else {
+            if (k > st->part_left)
+                k = st->part_left;
+            struct cnnz__bitr *b = &st->ps.b[st->part];
+            if (w == 2)
+                dec2_one(b, d->tab2, d->T, dst, dst + k);
+            else if (st->pairs)
+                dec1_pairs_one(d, b, dst, dst + k);
+            else
+                dec1_one(b, d->one, d->T, dst, dst + k);
+            st->part_left -= k;
+            if (!st->part_left) {
+                size_t used = 0;
+                if ((err = parts_close(&st->ps, st->part, &used)))
+                    return err;
+                if (++st->part < st->ps.n)
+                    st->part_left = (size_t)st->ps.sym[st->part] * w;
+                else
+                    st->pos = st->streams_at + used;
+            }
+        }
+        st->block_left -= k;
+        st->left -= k;
+        dst += k;
+        n -= k;
+    }
+    if (!st->left && st->pos != st->src_len)
+        return CNNZ_E_CORRUPT; /* no trailing bytes */
+    return CNNZ_OK;
+}
+
+static void huf_stream_end(const struct cnnz__alloc *a, void *state)
+{
+    struct huf_stream *st = state;
+    dec_free(&st->d);
+    cnnz__free(a, st);
 }
 
 static int huf_check(unsigned version, const uint8_t *params, size_t params_len, uint64_t coded_len,
@@ -1338,9 +1540,11 @@ const struct cnnz__coder cnnz__coder_huffman = {
     .id = CNNZ_CODER_HUFFMAN,
     .name = "huffman",
     .version = 0,
-    .align = 1,
     .check = huf_check,
     .decode = huf_decode,
     .encode = huf_encode,
     .identity = 0,
+    .stream_begin = huf_stream_begin,
+    .stream_next = huf_stream_next,
+    .stream_end = huf_stream_end,
 };

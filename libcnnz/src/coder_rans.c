@@ -369,87 +369,121 @@ CNNZ__INTERNAL int cnnz__rans_decode_with(int simd, const struct cnnz__alloc *a,
                                           const uint8_t *src, size_t src_len, uint8_t *dst,
                                           size_t dst_len);
 
+/* A decoder between two symbols: the table, the lanes, the words left. */
+struct rdec {
+    struct dtab t;
+    unsigned width, lanes, scale_bits;
+    struct cnnz__byter r;
+    uint32_t st[MAX_LANES];
+    size_t i, n; /* symbols decoded, symbols in all */
+    int simd;
+};
+
+/* Everything before the first symbol (spec 7.3.2 - 7.3.5): the table, then
+ * the initial states. A one-symbol or empty stream needs neither (t.fb NULL). */
+static int rdec_begin(struct rdec *d, int simd, const struct cnnz__alloc *a, unsigned version,
+                      const uint8_t *params, size_t params_len, const uint8_t *src,
+                      size_t src_len, size_t dst_len)
+{
+    d->t.fb = NULL;
+    int err = rans_check(version, params, params_len, src_len, dst_len);
+    if (err)
+        return err;
+    d->width = params[0];
+    d->lanes = 1u << params[1];
+    d->scale_bits = params[2];
+    d->simd = simd;
+    d->i = 0;
+    d->n = dst_len / d->width;
+    cnnz__byter_init(&d->r, src, src_len);
+    if (dst_len == 0 || d->scale_bits == 0)
+        return CNNZ_OK;
+    /* 4 spare bytes after the symbols: the vector path reads 4 bytes at
+     * the address of every symbol. */
+    const uint32_t total = UINT32_C(1) << d->scale_bits;
+    const size_t tsize = (size_t)total * (4 + d->width);
+    d->t.fb = cnnz__malloc(a, tsize + 4);
+    if (!d->t.fb)
+        return CNNZ_E_NOMEM;
+    d->t.sym8 = (uint8_t *)(d->t.fb + total);
+    d->t.sym16 = (uint16_t *)(d->t.fb + total);
+    memset((uint8_t *)d->t.fb + tsize, 0, 4);
+    size_t used;
+    if ((err = read_table(src, src_len, d->width, d->scale_bits, &d->t, &used)))
+        return err;
+    /* spec 7.3.5: the initial states, lane 0 first. */
+    cnnz__byter_init(&d->r, src + used, src_len - used);
+    for (unsigned j = 0; j < d->lanes; j++) {
+        d->st[j] = cnnz__byter_u32(&d->r);
+        if (d->st[j] < RANS_L)
+            return CNNZ_E_CORRUPT;
+    }
+    return CNNZ_OK;
+}
+
+/* The next m symbols into dst. Whole rounds go through the unrolled (and
+ * vector) paths once the lanes are back at lane 0; the rest one symbol at a
+ * time, the byte reader checking every read. After the last symbol, the
+ * checks of spec 7.3.6. */
+static int rdec_next(struct rdec *d, const uint8_t *src, uint8_t *dst, size_t m)
+{
+    const unsigned width = d->width, lanes = d->lanes;
+    if (d->scale_bits == 0) { /* spec 7.3.2: the one symbol, repeated */
+        for (size_t i = 0; i < m; i++)
+            memcpy(dst + width * i, src, width);
+        d->i += m;
+        return CNNZ_OK;
+    }
+    const uint32_t *const fb = d->t.fb, mask = (UINT32_C(1) << d->scale_bits) - 1;
+    const unsigned scale_bits = d->scale_bits;
+    size_t i = d->i, stop = d->i + m;
+    for (uint32_t slot, e; i < stop; i++) {
+        if ((i & (lanes - 1)) == 0 && lanes >= 4 && stop - i >= lanes) {
+            size_t k = 0;
+#ifdef RANS_AVX2
+            if (lanes >= 16 && d->simd && __builtin_cpu_supports("avx2"))
+                k = dec_rounds_avx2(&d->t, width, lanes, scale_bits, d->st, &d->r,
+                                    dst + (i - d->i) * width, stop - i);
+#endif
+            k += dec_rounds(&d->t, width, scale_bits, lanes, d->st, &d->r,
+                            dst + (i - d->i + k) * width, stop - i - k);
+            i += k;
+            if (i == stop)
+                break;
+        }
+        uint32_t *x = &d->st[i & (lanes - 1)];
+        DEC_STEP(*x, slot, e);
+        if (width == 1)
+            dst[i - d->i] = d->t.sym8[slot];
+        else
+            cnnz__put16(dst + 2 * (i - d->i), d->t.sym16[slot]);
+        if (*x < RANS_L) {
+            *x = *x << 16 | cnnz__byter_u16(&d->r);
+            if (d->r.overrun)
+                return CNNZ_E_CORRUPT; /* a word missing: no need to go on (spec 7.3.5 MAY) */
+        }
+    }
+    d->i = stop;
+    if (d->i < d->n)
+        return CNNZ_OK;
+    /* spec 7.3.6: no word missing, none left over, every lane back at L. */
+    if (d->r.overrun || cnnz__byter_left(&d->r) != 0)
+        return CNNZ_E_CORRUPT;
+    for (unsigned j = 0; j < lanes; j++)
+        if (d->st[j] != RANS_L)
+            return CNNZ_E_CORRUPT;
+    return CNNZ_OK;
+}
+
 int cnnz__rans_decode_with(int simd, const struct cnnz__alloc *a, unsigned version,
                            const uint8_t *params, size_t params_len, const uint8_t *src,
                            size_t src_len, uint8_t *dst, size_t dst_len)
 {
-    int err = rans_check(version, params, params_len, src_len, dst_len);
-    if (err)
-        return err;
-    const unsigned width = params[0], lanes = 1u << params[1], scale_bits = params[2];
-    if (dst_len == 0)
-        return CNNZ_OK;
-    if (scale_bits == 0) { /* spec 7.3.2: the one symbol, repeated */
-        if (width == 1)
-            memset(dst, src[0], dst_len);
-        else
-            for (size_t i = 0; i < dst_len; i += 2)
-                dst[i] = src[0], dst[i + 1] = src[1];
-        return CNNZ_OK;
-    }
-
-    /* 4 spare bytes after the symbols: the vector path reads 4 bytes at
-     * the address of every symbol. */
-    const uint32_t total = UINT32_C(1) << scale_bits, mask = total - 1;
-    const size_t tsize = (size_t)total * (4 + width);
-    struct dtab t;
-    t.fb = cnnz__malloc(a, tsize + 4);
-    if (!t.fb)
-        return CNNZ_E_NOMEM;
-    t.sym8 = (uint8_t *)(t.fb + total);
-    t.sym16 = (uint16_t *)(t.fb + total);
-    memset((uint8_t *)t.fb + tsize, 0, 4);
-
-    size_t used;
-    if ((err = read_table(src, src_len, width, scale_bits, &t, &used)))
-        goto done;
-
-    /* spec 7.3.5: the initial states, lane 0 first. */
-    struct cnnz__byter r;
-    cnnz__byter_init(&r, src + used, src_len - used);
-    uint32_t st[MAX_LANES];
-    for (unsigned j = 0; j < lanes; j++) {
-        st[j] = cnnz__byter_u32(&r);
-        if (st[j] < RANS_L) {
-            err = CNNZ_E_CORRUPT;
-            goto done;
-        }
-    }
-
-    const size_t n = dst_len / width;
-    size_t i = 0;
-#ifdef RANS_AVX2
-    if (lanes >= 16 && simd && __builtin_cpu_supports("avx2"))
-        i = dec_rounds_avx2(&t, width, lanes, scale_bits, st, &r, dst, n);
-#else
-    (void)simd;
-#endif
-    if (lanes >= 4)
-        i += dec_rounds(&t, width, scale_bits, lanes, st, &r, dst + i * width, n - i);
-    /* Fewer lanes, and the end of the stream: one symbol at a time, the
-     * byte reader checking every read. */
-    const uint32_t *const fb = t.fb;
-    for (uint32_t slot, e; i < n; i++) {
-        uint32_t *x = &st[i & (lanes - 1)];
-        DEC_STEP(*x, slot, e);
-        if (width == 1)
-            dst[i] = t.sym8[slot];
-        else
-            cnnz__put16(dst + 2 * i, t.sym16[slot]);
-        if (*x < RANS_L) {
-            *x = *x << 16 | cnnz__byter_u16(&r);
-            if (r.overrun)
-                break; /* a word missing: no need to go on (spec 7.3.5 MAY) */
-        }
-    }
-    /* spec 7.3.6: no word missing, none left over, every lane back at L. */
-    if (r.overrun || cnnz__byter_left(&r) != 0)
-        err = CNNZ_E_CORRUPT;
-    for (unsigned j = 0; j < lanes; j++)
-        if (st[j] != RANS_L)
-            err = CNNZ_E_CORRUPT;
-done:
-    cnnz__free(a, t.fb);
+    struct rdec d;
+    int err = rdec_begin(&d, simd, a, version, params, params_len, src, src_len, dst_len);
+    if (!err && dst_len)
+        err = rdec_next(&d, src, dst, d.n);
+    cnnz__free(a, d.t.fb);
     return err;
 }
 
@@ -458,6 +492,37 @@ static int rans_decode(const struct cnnz__alloc *a, unsigned version, const uint
                        size_t dst_len)
 {
     return cnnz__rans_decode_with(1, a, version, params, params_len, src, src_len, dst, dst_len);
+}
+
+/* Incremental decoding: the same decoder, kept between calls. */
+struct rans_stream {
+    struct rdec d;
+    const uint8_t *src;
+};
+
+static int rans_stream_begin(const struct cnnz__alloc *a, unsigned version, const uint8_t *params,
+                             size_t params_len, const uint8_t *src, size_t src_len,
+                             size_t dst_len, void **state)
+{
+    struct rans_stream *s = cnnz__malloc(a, sizeof *s);
+    if (!s)
+        return CNNZ_E_NOMEM;
+    *state = s;
+    s->src = src;
+    return rdec_begin(&s->d, 1, a, version, params, params_len, src, src_len, dst_len);
+}
+
+static int rans_stream_next(void *state, uint8_t *dst, size_t n)
+{
+    struct rans_stream *s = state;
+    return rdec_next(&s->d, s->src, dst, n / s->d.width);
+}
+
+static void rans_stream_end(const struct cnnz__alloc *a, void *state)
+{
+    struct rans_stream *s = state;
+    cnnz__free(a, s->d.t.fb);
+    cnnz__free(a, s);
 }
 
 /* ---------------------------------------------------------------- encoder */
@@ -978,9 +1043,11 @@ const struct cnnz__coder cnnz__coder_rans = {
     .id = CNNZ_CODER_RANS,
     .name = "rans",
     .version = 0,
-    .align = 1,
     .check = rans_check,
     .decode = rans_decode,
     .encode = rans_encode,
     .identity = 0,
+    .stream_begin = rans_stream_begin,
+    .stream_next = rans_stream_next,
+    .stream_end = rans_stream_end,
 };

@@ -1,24 +1,50 @@
 /* Parsing the TDIR section (spec 5, layout rules 3.4 and 4). */
 #include <xxhash.h>
 
+#include "bitio.h"
 #include "coder.h"
 #include "repr.h"
 #include "reader.h"
 
-/* A bounded cursor over the tensor-entry area of the directory body. */
+/* A bounded cursor over the tensor-entry area of the directory body. Every
+ * fault of a field that does not fit (or a varint that is not minimal, spec
+ * 1.1) is CNNZ_E_LAYOUT, reported at the field's start. */
 struct cur {
     const uint8_t *p, *end;
-    uint64_t file_off; /* file offset of p, for error locations */
+    uint64_t base; /* file offset of the body start */
+    const uint8_t *body;
+    int bad;
 };
 
-static const uint8_t *take(struct cur *c, size_t n)
+static int64_t here(const struct cur *c)
 {
-    if ((size_t)(c->end - c->p) < n)
+    return (int64_t)(c->base + (uint64_t)(c->p - c->body));
+}
+
+static const uint8_t *take(struct cur *c, uint64_t n)
+{
+    if (c->bad || (uint64_t)(c->end - c->p) < n) {
+        c->bad = 1;
         return NULL;
+    }
     const uint8_t *q = c->p;
     c->p += n;
-    c->file_off += n;
     return q;
+}
+
+static uint64_t varint(struct cur *c)
+{
+    struct cnnz__byter br;
+    if (c->bad)
+        return 0;
+    cnnz__byter_init(&br, c->p, (size_t)(c->end - c->p));
+    uint64_t v = cnnz__byter_varint(&br);
+    if (br.overrun) {
+        c->bad = 1;
+        return 0;
+    }
+    c->p = br.p;
+    return v;
 }
 
 static const char *tensor_key(const void *ctx, uint32_t i, size_t *len)
@@ -41,7 +67,8 @@ static int parse_sections(cnnz_reader *r, const uint8_t *table, uint32_t n, stru
         s->body_length = cnnz__le64(e + 8);
         s->tag = cnnz__le32(e + 16);
         s->flags = cnnz__le32(e + 20);
-        s->referenced = 0;
+        s->first = s->count = 0;
+        s->data_end = 0;
         uint64_t end;
         if (s->offset != pos || cnnz__add64(s->offset, CNNZ__SECTION_HEADER_SIZE, &end) ||
             cnnz__add64(end, s->body_length, &end) || cnnz__align64(end, 8, &pos) ||
@@ -68,36 +95,84 @@ static int parse_sections(cnnz_reader *r, const uint8_t *table, uint32_t n, stru
     return CNNZ_OK;
 }
 
-/* Streams of tensor t (spec 5.3.1 and the TDAT layout of spec 4). */
-static int parse_streams(cnnz_reader *r, struct cur *c, uint32_t t, const struct cnnz__repr *rep,
-                         struct cnnz_stream_info *si, struct cnnz__stream_params *sp,
-                         struct cnnz_where *w)
+/* Where the streams of the current TDAT section have reached (spec 4). */
+struct run {
+    int64_t sec;  /* section of the previous tensor, -1 before the first */
+    uint64_t p;   /* end of the last stream laid out in it */
+};
+
+/* Where the run of the current section has reached, kept for the body
+ * length check, which waits until every entry has passed the runs rule:
+ * the layout of section 4 is defined by valid runs (spec 5.1). */
+static void run_close(cnnz_reader *r, const struct run *run)
+{
+    if (run->sec >= 0)
+        r->sections[run->sec].data_end = run->p;
+}
+
+/* Each TDAT body ends with its checksum right after its last stream. */
+static int bodies_check(const cnnz_reader *r, struct cnnz_where *w)
+{
+    for (uint32_t i = 0; i < r->nsections; i++) {
+        const struct cnnz__section *s = &r->sections[i];
+        uint64_t body = s->offset + CNNZ__SECTION_HEADER_SIZE;
+        if (s->tag == CNNZ__TAG_TDAT &&
+            s->data_end - body + CNNZ__CHECKSUM_SIZE != s->body_length)
+            return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", s->first, -1, (int64_t)s->offset);
+    }
+    return CNNZ_OK;
+}
+
+/* Tensor t names section index (spec 5.1 runs): the same TDAT as the tensor
+ * before it, or the next TDAT in table order. */
+static int run_enter(cnnz_reader *r, struct run *run, uint32_t t, uint64_t index, int64_t at,
+                     struct cnnz_where *w)
+{
+    if (run->sec >= 0 && index == (uint64_t)run->sec) {
+        r->sections[index].count++;
+        return CNNZ_OK;
+    }
+    uint64_t next = (uint64_t)(run->sec + 1);
+    while (next < r->nsections && r->sections[next].tag != CNNZ__TAG_TDAT)
+        next++;
+    if (index != next || next >= r->nsections)
+        return cnnz__fail(w, CNNZ_E_SECTION, "directory", t, -1, at);
+    run_close(r, run);
+    run->sec = (int64_t)index;
+    run->p = r->sections[index].offset + CNNZ__SECTION_HEADER_SIZE;
+    r->sections[index].first = t;
+    r->sections[index].count = 1;
+    return CNNZ_OK;
+}
+
+/* Streams of tensor t (spec 5.3.1), laid out after the run so far (spec 4). */
+static int parse_streams(cnnz_reader *r, struct cur *c, struct run *run, uint32_t t,
+                         const struct cnnz__repr *rep, struct cnnz_stream_info *si,
+                         struct cnnz__stream_params *sp, struct cnnz_where *w)
 {
     struct cnnz__tensor *tn = &r->tensors[t];
     const struct cnnz__section *sec = &r->sections[tn->section];
-    uint64_t body = sec->offset + CNNZ__SECTION_HEADER_SIZE, p = body;
+    const uint64_t end_of_body = sec->offset + CNNZ__SECTION_HEADER_SIZE + sec->body_length;
     uint64_t coded_total = 0;
     for (unsigned k = 0; k < tn->info.stream_count; k++) {
-        int64_t at = (int64_t)c->file_off;
-        const uint8_t *e = take(c, 6);
-        if (!e)
-            return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, (int32_t)k, at);
-        uint16_t plen = cnnz__le16(e + 4);
-        const uint8_t *params = take(c, plen);
-        const uint8_t *f = params ? take(c, 32) : NULL;
-        if (!f)
+        int64_t at = here(c);
+        const uint8_t *e = take(c, 3);
+        uint64_t plen = varint(c);
+        const uint8_t *params = plen <= UINT16_MAX ? take(c, plen) : NULL;
+        if (!params && !c->bad)
+            return cnnz__fail(w, CNNZ_E_CODER, "directory", t, (int32_t)k, at);
+        uint64_t clen = varint(c), dlen_file = varint(c);
+        if (c->bad)
             return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, (int32_t)k, at);
         struct cnnz_stream_info *s = &si[k];
         s->role = e[0];
         s->coder = e[1];
         s->coder_version = e[2];
-        s->offset = cnnz__le64(f);
-        s->coded_bytes = cnnz__le64(f + 8);
-        s->decoded_bytes = cnnz__le64(f + 16);
-        s->coded_xxh64 = cnnz__le64(f + 24);
-        s->coder_params_bytes = plen;
+        s->coded_bytes = clen;
+        s->decoded_bytes = dlen_file;
+        s->coder_params_bytes = (unsigned)plen;
         sp[k].params = params;
-        sp[k].len = plen;
+        sp[k].len = (uint16_t)plen;
 
         uint8_t role;
         uint64_t dlen, unit;
@@ -109,66 +184,86 @@ static int parse_streams(cnnz_reader *r, struct cur *c, uint32_t t, const struct
         const struct cnnz__coder *cd = cnnz__coder_get(e[1]);
         if (!cd || e[2] > cd->version)
             return cnnz__fail(w, CNNZ_E_CODER, "directory", t, (int32_t)k, at + 1);
-        if (!r->reserved_ok && e[3])
-            return cnnz__fail(w, CNNZ_E_RESERVED, "directory", t, (int32_t)k, at + 3);
-        if (cd->check(e[2], params, plen, s->coded_bytes, s->decoded_bytes))
+        if (cd->check(e[2], params, (size_t)plen, s->coded_bytes, s->decoded_bytes))
             return cnnz__fail(w, CNNZ_E_CODER, "directory", t, (int32_t)k, at);
-        uint64_t want, end;
-        if (cnnz__align64(p, cd->align, &want) || s->offset != want ||
-            cnnz__add64(want, s->coded_bytes, &end) || end > r->tdir_offset)
-            return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, (int32_t)k, at + 6 + plen);
+        /* spec 4: offset implied; the stream and the checksum after it stay
+         * inside the section body */
+        uint64_t off, end;
+        if (cnnz__align64(run->p, cnnz__stream_align(cd, s->coded_bytes), &off) ||
+            cnnz__add64(off, s->coded_bytes, &end) || end > end_of_body ||
+            end_of_body - end < CNNZ__CHECKSUM_SIZE)
+            return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, (int32_t)k, at);
         if (s->decoded_bytes > r->lim.max_stream_bytes || s->coded_bytes > r->lim.max_stream_bytes ||
             s->decoded_bytes > SIZE_MAX || s->coded_bytes > SIZE_MAX)
             return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, (int32_t)k, at);
-        p = end;
+        s->offset = off;
+        run->p = end;
         coded_total += s->coded_bytes; /* cannot overflow: each ends inside the file */
     }
-    if (p - body != sec->body_length)
-        return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, (int64_t)sec->offset);
     tn->info.coded_bytes = coded_total;
     return CNNZ_OK;
 }
 
-static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_used,
-                        size_t dim_cap, size_t *str_used, size_t str_cap, size_t *name_used,
-                        struct cnnz_where *w)
+/* The arrays behind the tensor infos, grown as entries are parsed (their
+ * sizes are known only then); the infos hold offsets into them until
+ * fixup() turns those into pointers. */
+struct arrays {
+    struct cnnz__buf names, dims, streams, sparams;
+    size_t *name_off, *dim_off, *str_off;
+};
+
+static int parse_tensor(cnnz_reader *r, struct cur *c, struct run *run, uint32_t t,
+                        struct arrays *ar, struct cnnz_where *w)
 {
     struct cnnz__tensor *tn = &r->tensors[t];
     struct cnnz_tensor_info *ti = &tn->info;
-    int64_t at = (int64_t)c->file_off;
-    const uint8_t *e = take(c, 2);
-    if (!e)
+    const size_t prev_len = t ? r->tensors[t - 1].info.name_len : 0;
+    int64_t at = here(c);
+    uint64_t shared = varint(c), suffix = varint(c);
+    if (c->bad)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
-    uint16_t nlen = cnnz__le16(e);
+    if (shared > prev_len)
+        return cnnz__fail(w, CNNZ_E_NAME, "directory", t, -1, at);
+    if (suffix > CNNZ_MAX_NAME_BYTES || shared + suffix > CNNZ_MAX_NAME_BYTES)
+        return cnnz__fail(w, CNNZ_E_FORMAT_LIMIT, "directory", t, -1, at);
+    size_t nlen = (size_t)(shared + suffix);
     if (nlen == 0)
         return cnnz__fail(w, CNNZ_E_NAME, "directory", t, -1, at);
-    if (nlen > CNNZ_MAX_NAME_BYTES)
-        return cnnz__fail(w, CNNZ_E_FORMAT_LIMIT, "directory", t, -1, at);
     if (nlen > r->lim.max_name_bytes)
         return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, -1, at);
-    const uint8_t *name = take(c, nlen);
-    if (!name)
+    const uint8_t *rest = take(c, suffix);
+    if (!rest)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
-    if (!cnnz__utf8_valid(name, nlen))
-        return cnnz__fail(w, CNNZ_E_NAME, "directory", t, -1, at + 2);
-    char *dst = r->names + *name_used;
-    memcpy(dst, name, nlen);
+    /* Shared prefixes let a small directory expand to long names: they
+     * count against the caller's directory limit too. */
+    size_t off = ar->names.len;
+    if (off + nlen + 1 > r->lim.max_directory_bytes)
+        return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, -1, at);
+    if (cnnz__buf_reserve(&ar->names, nlen + 1))
+        return cnnz__fail(w, CNNZ_E_NOMEM, "directory", t, -1, -1);
+    char *dst = (char *)ar->names.data + off;
+    if (shared)
+        memcpy(dst, ar->names.data + ar->name_off[t - 1], (size_t)shared);
+    memcpy(dst + shared, rest, (size_t)suffix);
     dst[nlen] = '\0';
-    *name_used += (size_t)nlen + 1;
-    ti->name = dst;
+    if (!cnnz__utf8_valid((const uint8_t *)dst, nlen))
+        return cnnz__fail(w, CNNZ_E_NAME, "directory", t, -1, at);
+    ar->names.len += nlen + 1;
+    ar->name_off[t] = off;
     ti->name_len = nlen;
 
-    at = (int64_t)c->file_off;
-    const uint8_t *h = take(c, 20);
-    const int64_t at_h = at;
-    if (!h)
+    at = here(c);
+    const uint8_t *h = take(c, 4);
+    int64_t at_index = here(c);
+    uint64_t index = varint(c);
+    const uint8_t *sum = take(c, 8);
+    if (c->bad)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
     ti->dtype = h[0];
     ti->rank = h[1];
     ti->repr = h[2];
     ti->stream_count = h[3];
-    tn->section = cnnz__le32(h + 4);
-    ti->decoded_xxh64 = cnnz__le64(h + 12);
+    ti->decoded_xxh64 = cnnz__le64(sum);
     size_t es = cnnz_dtype_size(ti->dtype);
     if (!es)
         return cnnz__fail(w, CNNZ_E_DTYPE, "directory", t, -1, at);
@@ -179,54 +274,55 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, uint32_t t, size_t *dim_u
     const struct cnnz__repr *rep = cnnz__repr_get(h[2]);
     if (!rep)
         return cnnz__fail(w, CNNZ_E_REPR, "directory", t, -1, at + 2);
-    if (tn->section >= r->nsections || r->sections[tn->section].tag != CNNZ__TAG_TDAT ||
-        r->sections[tn->section].referenced)
-        return cnnz__fail(w, CNNZ_E_SECTION, "directory", t, -1, at + 4);
-    r->sections[tn->section].referenced = 1;
-    r->sections[tn->section].tensor = t;
-    if (!r->reserved_ok && cnnz__le32(h + 8))
-        return cnnz__fail(w, CNNZ_E_RESERVED, "directory", t, -1, at + 8);
+    int err = run_enter(r, run, t, index, at_index, w);
+    if (err)
+        return err;
+    tn->section = (uint32_t)index;
 
-    at = (int64_t)c->file_off;
-    const uint8_t *d = take(c, (size_t)8 * ti->rank);
-    if (!d || dim_cap - *dim_used < ti->rank)
-        return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
-    uint64_t *dims = r->dims + *dim_used;
-    *dim_used += ti->rank;
-    uint64_t n;
+    at = here(c);
+    uint64_t dims[CNNZ_MAX_RANK];
     for (unsigned i = 0; i < ti->rank; i++)
-        dims[i] = cnnz__le64(d + 8 * i);
+        dims[i] = varint(c);
+    if (c->bad)
+        return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
+    ar->dim_off[t] = ar->dims.len / sizeof *dims;
+    if (cnnz__buf_append(&ar->dims, dims, ti->rank * sizeof *dims))
+        return cnnz__fail(w, CNNZ_E_NOMEM, "directory", t, -1, -1);
+    uint64_t n;
     if (cnnz__dims_product(dims, ti->rank, &n))
         return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, -1, at);
-    ti->dims = dims;
+    ti->dims = dims; /* for rep->read and rep->stream below; fixup() repoints it */
     ti->elements = n;
     if (cnnz__mul64(n, es, &ti->decoded_bytes) || ti->decoded_bytes > CNNZ_MAX_TENSOR_BYTES)
         return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, -1, at);
     if (ti->decoded_bytes > r->lim.max_tensor_bytes || ti->decoded_bytes > SIZE_MAX)
         return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, -1, at);
 
-    at = (int64_t)c->file_off;
-    const uint8_t *pl = take(c, 2);
-    if (!pl)
+    at = here(c);
+    uint64_t plen = varint(c);
+    if (c->bad)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
-    if (cnnz__le16(pl) != rep->params_len)
+    if (plen != rep->params_len)
         return cnnz__fail(w, CNNZ_E_REPR, "directory", t, -1, at);
-    const uint8_t *params = take(c, rep->params_len);
+    int64_t at_params = here(c);
+    const uint8_t *params = take(c, plen);
     if (!params)
         return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, at);
-    int err = rep->read(ti, params, r->reserved_ok);
-    if (err)
-        return cnnz__fail(w, err, "directory", t, -1, at + 2);
+    if ((err = rep->read(ti, params, r->reserved_ok)))
+        return cnnz__fail(w, err, "directory", t, -1, at_params);
     if (ti->stream_count != rep->count(ti))
-        return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, -1, at_h + 3);
+        return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, -1, at_index - 1);
 
-    if (str_cap - *str_used < ti->stream_count)
-        return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", t, -1, (int64_t)c->file_off);
-    struct cnnz_stream_info *si = r->streams + *str_used;
-    struct cnnz__stream_params *sp = r->sparams + *str_used;
-    *str_used += ti->stream_count;
-    ti->streams = si;
-    return parse_streams(r, c, t, rep, si, sp, w);
+    struct cnnz_stream_info si[255];
+    struct cnnz__stream_params sp[255];
+    if ((err = parse_streams(r, c, run, t, rep, si, sp, w)))
+        return err;
+    ti->dims = NULL;
+    ar->str_off[t] = ar->streams.len / sizeof *si;
+    if (cnnz__buf_append(&ar->streams, si, ti->stream_count * sizeof *si) ||
+        cnnz__buf_append(&ar->sparams, sp, ti->stream_count * sizeof *sp))
+        return cnnz__fail(w, CNNZ_E_NOMEM, "directory", t, -1, -1);
+    return CNNZ_OK;
 }
 
 int cnnz__directory_parse(cnnz_reader *r, struct cnnz_where *w)
@@ -262,36 +358,54 @@ int cnnz__directory_parse(cnnz_reader *r, struct cnnz_where *w)
     if (err)
         return err;
 
-    /* Upper bounds from the bytes available, so one allocation each suffices. */
-    size_t dim_cap = (size_t)(area / 8), str_cap = (size_t)(area / CNNZ__STREAM_ENTRY_MIN);
-    size_t name_cap = (size_t)area + ntensors;
     r->tensors = cnnz__malloc_array(&r->a, ntensors, sizeof *r->tensors);
     r->by_name = cnnz__malloc_array(&r->a, ntensors, sizeof *r->by_name);
-    r->dims = cnnz__malloc_array(&r->a, dim_cap, sizeof *r->dims);
-    r->streams = cnnz__malloc_array(&r->a, str_cap, sizeof *r->streams);
-    r->sparams = cnnz__malloc_array(&r->a, str_cap, sizeof *r->sparams);
-    r->names = cnnz__malloc(&r->a, name_cap);
-    if (!r->tensors || !r->by_name || !r->dims || !r->streams || !r->sparams || !r->names)
+    struct arrays ar;
+    memset(&ar, 0, sizeof ar);
+    ar.names.a = ar.dims.a = ar.streams.a = ar.sparams.a = &r->a;
+    ar.name_off = cnnz__malloc_array(&r->a, ntensors, 3 * sizeof(size_t));
+    if (!r->tensors || !r->by_name || (ntensors && !ar.name_off)) {
+        cnnz__free(&r->a, ar.name_off);
         return cnnz__fail(w, CNNZ_E_NOMEM, "directory", -1, -1, -1);
+    }
+    ar.dim_off = ar.name_off + ntensors;
+    ar.str_off = ar.dim_off + ntensors;
     r->ntensors = ntensors;
     memset(r->tensors, 0, (size_t)ntensors * sizeof *r->tensors);
 
     struct cur c;
+    c.body = b;
+    c.base = (uint64_t)body;
     c.p = b + CNNZ__TDIR_FIXED + (size_t)nsections * CNNZ__SECTION_ENTRY_SIZE;
     c.end = b + len - CNNZ__CHECKSUM_SIZE;
-    c.file_off = (uint64_t)body + (uint64_t)(c.p - b);
-    size_t dim_used = 0, str_used = 0, name_used = 0;
-    for (uint32_t t = 0; t < ntensors; t++) {
-        err = parse_tensor(r, &c, t, &dim_used, dim_cap, &str_used, str_cap, &name_used, w);
-        if (err)
-            return err;
+    c.bad = 0;
+    struct run run = {-1, 0};
+    for (uint32_t t = 0; t < ntensors && !err; t++)
+        err = parse_tensor(r, &c, &run, t, &ar, w);
+    if (!err && c.p != c.end)
+        err = cnnz__fail(w, CNNZ_E_LAYOUT, "directory", -1, -1, here(&c));
+    run_close(r, &run);
+    /* spec 5.1: the last tensor names the last TDAT (none without tensors) */
+    for (uint32_t i = run.sec < 0 ? 0 : (uint32_t)run.sec + 1; !err && i < nsections; i++)
+        if (r->sections[i].tag == CNNZ__TAG_TDAT)
+            err = cnnz__fail(w, CNNZ_E_SECTION, "section table", -1, -1,
+                             (int64_t)r->sections[i].offset);
+    if (!err)
+        err = bodies_check(r, w);
+    /* The arrays now keep their addresses: hand them to the reader. */
+    r->names = (char *)ar.names.data;
+    r->dims = (uint64_t *)(void *)ar.dims.data;
+    r->streams = (struct cnnz_stream_info *)(void *)ar.streams.data;
+    r->sparams = (struct cnnz__stream_params *)(void *)ar.sparams.data;
+    for (uint32_t t = 0; !err && t < ntensors; t++) {
+        struct cnnz_tensor_info *ti = &r->tensors[t].info;
+        ti->name = r->names + ar.name_off[t];
+        ti->dims = ti->rank ? r->dims + ar.dim_off[t] : NULL;
+        ti->streams = ti->stream_count ? r->streams + ar.str_off[t] : NULL;
     }
-    if (c.p != c.end)
-        return cnnz__fail(w, CNNZ_E_LAYOUT, "directory", -1, -1, (int64_t)c.file_off);
-    for (uint32_t i = 0; i < nsections; i++)
-        if (r->sections[i].tag == CNNZ__TAG_TDAT && !r->sections[i].referenced)
-            return cnnz__fail(w, CNNZ_E_SECTION, "section table", -1, -1,
-                              (int64_t)r->sections[i].offset);
+    cnnz__free(&r->a, ar.name_off);
+    if (err)
+        return err;
     uint32_t dup = 0;
     err = cnnz__sort_names(&r->a, r->by_name, ntensors, tensor_key, r, &dup);
     if (err)

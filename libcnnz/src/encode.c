@@ -60,7 +60,7 @@ static int try_coder(const struct cnnz__alloc *a, const struct cnnz__coder *cd,
         return CNNZ_E_UNSUPPORTED;
     s->coder = cd->id;
     s->version = cd->version;
-    s->align = cd->align;
+    s->align = cnnz__stream_align(cd, clen);
     s->coded = coded;
     s->coded_len = clen;
     return CNNZ_OK;

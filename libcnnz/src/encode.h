@@ -8,7 +8,7 @@
 
 struct cnnz__enc_stream {
     uint8_t role, coder, version;
-    uint8_t align;
+    uint64_t align;
     uint64_t decoded_len;
     const uint8_t *coded; /* into the split's data or out */
     size_t coded_len;

@@ -8,15 +8,17 @@
 #define CNNZ__SECTION_HEADER_SIZE 16u
 #define CNNZ__TRAILER_SIZE 32u
 #define CNNZ__SECTION_ALIGN 8u
-#define CNNZ__RAW_ALIGN 64u
 #define CNNZ__SECTION_ENTRY_SIZE 24u
 #define CNNZ__TDIR_FIXED 16u  /* counts + reserved before the section table */
 #define CNNZ__CHECKSUM_SIZE 8u
 #define CNNZ__MIN_FILE (CNNZ__HEADER_SIZE + CNNZ__SECTION_HEADER_SIZE + CNNZ__TDIR_FIXED + \
                         CNNZ__CHECKSUM_SIZE + CNNZ__TRAILER_SIZE)
 /* Smallest encodings, used to bound counts by the bytes that must hold them. */
-#define CNNZ__TENSOR_ENTRY_MIN 24u /* name_length 2 + 20 + params length 2 (rank 0, empty name) */
-#define CNNZ__STREAM_ENTRY_MIN 38u
+/* name_shared 1, suffix_length 1, dtype..stream_count 4, section_index 1,
+ * decoded_xxh64 8, repr_params_length 1 (rank 0, empty suffix) */
+#define CNNZ__TENSOR_ENTRY_MIN 16u
+/* role, coder, version, then three one-byte varints */
+#define CNNZ__STREAM_ENTRY_MIN 6u
 #define CNNZ__META_ENTRY_MIN 8u /* key_length 2 + type, reserved, value_length 6 */
 
 #define CNNZ__SECTION_FLAG_CRITICAL 1u
@@ -35,8 +37,9 @@ struct cnnz__section {
     uint64_t body_length;
     uint32_t tag;
     uint32_t flags;
-    uint32_t tensor; /* TDAT: index of the tensor that references it */
-    uint8_t referenced;
+    uint32_t first; /* TDAT: its run of tensors, first .. first + count - 1 (spec 5.1) */
+    uint32_t count;
+    uint64_t data_end; /* TDAT: end of its last stream (spec 4), while parsing */
 };
 
 /* One parsed tensor entry. info's pointers point into the reader's arrays. */

@@ -1,49 +1,88 @@
-/* UQ: uniform quantization of the kept weights to k levels, an affine grid
- * w ~ scale * q + zero_point, q = 0..k-1.
+/* UQ: uniform quantization of the kept weights to k levels on a grid
+ * through zero, w ~ step * (q - zero_point), q = 0..k-1, zero_point an
+ * integer (the usual integer-zero-point quantization), so that a pruned
+ * weight's exact zero is one of the levels and the whole tensor is
+ * `affine` (spec 6.3): level q = to_f32(to_f64(q) * step + offset) with
+ * offset = -(zero_point * step), each operation rounded in binary64 as the
+ * spec computes it (cnnz_quant_affine checks every entry).
  *
- *   asymmetric:  scale = (max - min) / (k - 1),  zero_point = min:
- *                L_q = min + (max - min) q / (k - 1)       (L_{k-1} = max exactly)
- *   symmetric:   m = max |w|,  scale = 2m / (k - 1),  zero_point = -m:
- *                L_q = m (2q - (k - 1)) / (k - 1)          (L_{k-1-q} = -L_q exactly;
- *                                                          odd k has L = 0 exactly)
- *   k = 1:       asymmetric (min + max) / 2, symmetric 0; scale = max - min or 2m.
+ *   asymmetric:  the grid covers [lo, hi] of the kept weights with the
+ *                smallest step: zero_point z in 1..k-2 minimising
+ *                step = max(-lo / z, hi / (k - 1 - z)) when lo < 0 < hi;
+ *                z = 0, step = hi / (k - 1) when lo >= 0; z = k - 1,
+ *                step = -lo / (k - 1) when hi <= 0.
+ *   symmetric:   m = max |w|, h = floor((k - 1) / 2), z = h, step = m / h:
+ *                levels -m .. m, symmetric about 0 (even k leaves one unused).
  *
- * The range is that of the kept weights only: pruned weights have entry 0,
- * so they must not stretch the grid (a 90%-pruned tensor keeps two lobes
- * |w| > t; the grid spans both and its levels inside (-t, t) go unused and
- * are dropped from the codebook). The zero point is a real number, not an
- * integer: exact zero already has its own entry, so the grid need not hit 0.
- * Each weight then goes to the nearest float level (quantize.c), which keeps
- * |w - L| <= scale / 2 up to the rounding of L to float32. A symmetric level
- * 0 is mapped onto entry 0. */
+ * Either way every kept weight lies within step / 2 of a level (up to the
+ * rounding of the level to float32). The range is that of the kept weights
+ * only: pruned weights must not stretch the grid (a 90%-pruned tensor keeps
+ * two lobes |w| > t; the levels inside (-t, t) other than 0 go unused and
+ * are dropped from the codebook).
+ *
+ * k = 1 and 2 cannot put zero on the grid and still cover both signs; they
+ * keep a real zero point (zero has its own codebook entry, no grid):
+ *   k = 1: the middle of [lo, hi] (symmetric: 0); k = 2: lo and hi
+ *   (symmetric: -m and m). */
 #include "quant.h"
 
 int cnnz__quant_uq(const struct cnnz__qctx *c, struct cnnz__qlevels *out)
 {
     const struct cnnz__qset *s = c->s;
-    uint32_t k = c->o->levels;
+    const uint32_t k = c->o->levels;
+    const int sym = c->o->uq_mode == CNNZ_UQ_SYMMETRIC;
     double lo = s->lo, hi = s->hi;
-    if (c->o->uq_mode == CNNZ_UQ_SYMMETRIC) {
-        double m = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
-        if (k == 1) {
-            out->v[0] = 0;
-        } else {
-            for (uint32_t q = 0; q < k; q++)
-                out->v[q] = m * ((2.0 * q - (k - 1)) / (k - 1));
-        }
-        c->r->step = k == 1 ? 2 * m : 2 * m / (k - 1);
-    } else {
-        if (k == 1) {
-            out->v[0] = lo + (hi - lo) / 2;
-        } else {
-            for (uint32_t q = 0; q + 1 < k; q++)
-                out->v[q] = lo + (hi - lo) * q / (k - 1);
-            out->v[k - 1] = hi;
-        }
-        c->r->step = k == 1 ? hi - lo : (hi - lo) / (k - 1);
-    }
     out->m = k;
     out->has_cost = 0;
     out->stochastic = 0;
+    if (sym) {
+        double m = fabs(lo) > fabs(hi) ? fabs(lo) : fabs(hi);
+        lo = -m;
+        hi = m;
+    }
+    if (k <= 2) {
+        if (k == 1)
+            out->v[0] = lo + (hi - lo) / 2;
+        else {
+            out->v[0] = lo;
+            out->v[1] = hi;
+        }
+        c->r->step = hi - lo;
+        return CNNZ_OK;
+    }
+    uint32_t z;
+    double step;
+    if (sym) {
+        z = (k - 1) / 2;
+        step = hi / z;
+    } else if (lo >= 0) {
+        z = 0;
+        step = hi / (k - 1);
+    } else if (hi <= 0) {
+        z = k - 1;
+        step = -lo / (k - 1);
+    } else {
+        z = 1;
+        step = INFINITY;
+        for (uint32_t j = 1; j + 1 < k; j++) {
+            double a = -lo / j, b = hi / (k - 1 - j), st = a > b ? a : b;
+            if (st < step) {
+                step = st;
+                z = j;
+            }
+        }
+    }
+    /* The grid must reach lo and hi although the divisions above rounded:
+     * widen the step by an ulp while an end level falls short. */
+    double off = -((double)z * step);
+    while ((double)(k - 1) * step + off < hi || off > lo) {
+        step = nextafter(step, INFINITY);
+        off = -((double)z * step);
+    }
+    for (uint32_t q = 0; q < k; q++)
+        out->v[q] = (double)q * step + off;
+    c->r->step = step;
+    c->r->grid = 1;
+    c->r->zero_point = z;
     return CNNZ_OK;
 }

@@ -314,3 +314,48 @@ int cnnz_quantize(const float *w, size_t n, const uint8_t *mask,
     struct cnnz_quant_tensor t = {w, n, mask, indices};
     return cnnz_quantize_set(&t, 1, options, codebook, codebook_size, report);
 }
+
+int cnnz_quant_affine(const float *codebook, uint32_t codebook_size,
+                      const struct cnnz_quant_report *r, void *indices, size_t n, int index_dtype,
+                      double *scale, double *offset)
+{
+    if (!codebook || !codebook_size || !r || (!indices && n) || !scale || !offset ||
+        (index_dtype != CNNZ_DT_U8 && index_dtype != CNNZ_DT_U16))
+        return CNNZ_E_ARG;
+    if (!r->grid || codebook_size > CNNZ_QUANT_MAX_LEVELS + 1)
+        return CNNZ_E_UNSUPPORTED;
+    const int wide = index_dtype == CNNZ_DT_U16;
+    const uint32_t qmax = wide ? 65535u : 255u;
+    const double step = r->step, off = -((double)r->zero_point * step);
+    for (size_t i = 0; i < n; i++)
+        if (cnnz__qidx_get(indices, wide, i) >= codebook_size)
+            return CNNZ_E_INPUT;
+    struct cnnz__alloc a;
+    cnnz__alloc_init(&a, NULL);
+    uint32_t *pos = cnnz__malloc_array(&a, codebook_size, sizeof *pos);
+    if (!pos)
+        return CNNZ_E_NOMEM;
+    /* The grid position of each entry, checked to rebuild it exactly
+     * (spec 6.3: two binary64 operations, then to_f32). */
+    int err = CNNZ_OK;
+    for (uint32_t e = 0; e < codebook_size && !err; e++) {
+        double q = (double)r->zero_point + nearbyint((double)codebook[e] / step);
+        if (!(q >= 0 && q <= qmax)) {
+            err = CNNZ_E_UNSUPPORTED;
+            break;
+        }
+        volatile double prod = q * step; /* no fused multiply-add */
+        float back = (float)(prod + off);
+        if (memcmp(&back, &codebook[e], sizeof back) != 0)
+            err = CNNZ_E_UNSUPPORTED;
+        pos[e] = (uint32_t)q;
+    }
+    for (size_t i = 0; i < n && !err; i++)
+        cnnz__qidx_put(indices, wide, i, pos[cnnz__qidx_get(indices, wide, i)]);
+    cnnz__free(&a, pos);
+    if (!err) {
+        *scale = step;
+        *offset = off;
+    }
+    return err;
+}

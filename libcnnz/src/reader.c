@@ -105,6 +105,50 @@ int cnnz__section_check(const cnnz_reader *r, uint32_t index, struct cnnz_where 
     return cnnz__check_zero(r, end, next - end, w, tensor);
 }
 
+/* A TDAT section before any of its streams is decoded (spec 4, 9.2 steps
+ * 1-3): header against the table, the padding between its streams, and its
+ * checksum over the whole body. */
+int cnnz__tdat_check(const cnnz_reader *r, uint32_t index, struct cnnz_where *w, int64_t tensor)
+{
+    const struct cnnz__section *s = &r->sections[index];
+    int err = cnnz__section_check(r, index, w, tensor);
+    if (err)
+        return err;
+    const uint64_t body = s->offset + CNNZ__SECTION_HEADER_SIZE;
+    const uint64_t end = body + s->body_length - CNNZ__CHECKSUM_SIZE; /* >= body: open checked */
+    uint64_t p = body;
+    for (uint32_t t = s->first; t < s->first + s->count; t++) {
+        const struct cnnz_tensor_info *ti = &r->tensors[t].info;
+        for (unsigned k = 0; k < ti->stream_count; k++) {
+            if ((err = cnnz__check_zero(r, p, ti->streams[k].offset - p, w, tensor)))
+                return err;
+            p = ti->streams[k].offset + ti->streams[k].coded_bytes;
+        }
+    }
+    uint8_t sum[CNNZ__CHECKSUM_SIZE];
+    if ((err = cnnz__source_read(&r->src, end, sum, sizeof sum)))
+        return cnnz__fail(w, err, "section", tensor, -1, (int64_t)end);
+    uint64_t h;
+    if (r->src.mem) {
+        h = XXH64(r->src.mem + body, (size_t)(end - body), 0);
+    } else {
+        XXH64_state_t st;
+        uint8_t buf[16384];
+        XXH64_reset(&st, 0);
+        for (uint64_t at = body; at < end;) {
+            size_t k = end - at < sizeof buf ? (size_t)(end - at) : sizeof buf;
+            if ((err = cnnz__source_read(&r->src, at, buf, k)))
+                return cnnz__fail(w, err, "section", tensor, -1, (int64_t)at);
+            XXH64_update(&st, buf, k);
+            at += k;
+        }
+        h = XXH64_digest(&st);
+    }
+    if (cnnz__sum_bad(h, cnnz__le64(sum)))
+        return cnnz__fail(w, CNNZ_E_CHECKSUM, "section", tensor, -1, (int64_t)end);
+    return CNNZ_OK;
+}
+
 /* Spec 3.1 and 3.3, then the TDIR header (spec 9.1 step 3). */
 static int parse_frame(cnnz_reader *r, struct cnnz_where *w)
 {
@@ -424,6 +468,8 @@ int cnnz_reader_section_info(const cnnz_reader *r, size_t index, struct cnnz_sec
     info->known = s->tag == CNNZ__TAG_TDAT || s->tag == CNNZ__TAG_META;
     info->offset = s->offset;
     info->body_bytes = s->body_length;
+    info->first_tensor = s->first;
+    info->tensor_count = s->count;
     return CNNZ_OK;
 }
 
@@ -446,8 +492,25 @@ static void streams_release(const cnnz_reader *r, struct decoded *d, unsigned n)
     }
 }
 
-static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, struct decoded *d,
-                          struct cnnz_where *w)
+/* The coded bytes of stream k of a tensor: in the file image, or read into
+ * buf (coded_bytes of room) when the reader reads with pread. */
+static int stream_bytes(const cnnz_reader *r, size_t index, unsigned k, uint8_t *buf,
+                        const uint8_t **coded, struct cnnz_where *w)
+{
+    const struct cnnz_stream_info *s = &r->tensors[index].info.streams[k];
+    if (r->src.mem) {
+        *coded = r->src.mem + s->offset;
+        return CNNZ_OK;
+    }
+    int err = cnnz__source_read(&r->src, s->offset, buf, (size_t)s->coded_bytes);
+    if (err)
+        return cnnz__fail(w, err, "stream", (int64_t)index, (int32_t)k, (int64_t)s->offset);
+    *coded = buf;
+    return CNNZ_OK;
+}
+
+static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, int checked,
+                          struct decoded *d, struct cnnz_where *w)
 {
     const struct cnnz__tensor *tn = &r->tensors[index];
     const struct cnnz_tensor_info *ti = &tn->info;
@@ -459,16 +522,9 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
         d->data[k] = NULL;
         d->len[k] = ti->streams[k].decoded_bytes;
     }
-    int err = cnnz__section_check(r, tn->section, w, t);
+    int err = checked ? CNNZ_OK : cnnz__tdat_check(r, tn->section, w, t);
     if (err)
         return err;
-    /* Padding inside the TDAT body (spec 4). */
-    uint64_t p = r->sections[tn->section].offset + CNNZ__SECTION_HEADER_SIZE;
-    for (unsigned k = 0; k < ti->stream_count; k++) {
-        if ((err = cnnz__check_zero(r, p, ti->streams[k].offset - p, w, t)))
-            return err;
-        p = ti->streams[k].offset + ti->streams[k].coded_bytes;
-    }
     for (unsigned k = 0; k < ti->stream_count; k++) {
         if (only < ti->stream_count && k != only)
             continue;
@@ -476,21 +532,11 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
         const struct cnnz__coder *cd = cnnz__coder_get((unsigned)s->coder);
         const uint8_t *coded;
         uint8_t *coded_buf = NULL;
-        if (r->src.mem) {
-            coded = r->src.mem + s->offset;
-        } else {
-            coded_buf = cnnz__malloc(&r->a, (size_t)s->coded_bytes);
-            if (!coded_buf)
-                return cnnz__fail(w, CNNZ_E_NOMEM, "stream", t, (int32_t)k, -1);
-            if ((err = cnnz__source_read(&r->src, s->offset, coded_buf, (size_t)s->coded_bytes))) {
-                cnnz__free(&r->a, coded_buf);
-                return cnnz__fail(w, err, "stream", t, (int32_t)k, (int64_t)s->offset);
-            }
-            coded = coded_buf;
-        }
-        if (cnnz__sum_bad(XXH64(coded, (size_t)s->coded_bytes, 0), s->coded_xxh64)) {
+        if (!r->src.mem && !(coded_buf = cnnz__malloc(&r->a, (size_t)s->coded_bytes)))
+            return cnnz__fail(w, CNNZ_E_NOMEM, "stream", t, (int32_t)k, -1);
+        if ((err = stream_bytes(r, index, k, coded_buf, &coded, w))) {
             cnnz__free(&r->a, coded_buf);
-            return cnnz__fail(w, CNNZ_E_CHECKSUM, "stream", t, (int32_t)k, (int64_t)s->offset);
+            return err;
         }
         if (cd->identity) {
             d->data[k] = coded;
@@ -514,6 +560,44 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, str
     return CNNZ_OK;
 }
 
+int cnnz__coded_open(const cnnz_reader *r, size_t index, struct cnnz__coded *c,
+                     struct cnnz_where *w)
+{
+    const struct cnnz__tensor *tn = &r->tensors[index];
+    const struct cnnz_tensor_info *ti = &tn->info;
+    c->owned = NULL;
+    int err = cnnz__tdat_check(r, tn->section, w, (int64_t)index);
+    if (err)
+        return err;
+    if (!r->src.mem) { /* the tensor's streams, back to back in one buffer */
+        uint64_t total = 0;
+        for (unsigned k = 0; k < ti->stream_count; k++)
+            total += ti->streams[k].coded_bytes; /* within the file: no overflow */
+        if (total > SIZE_MAX || !(c->owned = cnnz__malloc(&r->a, (size_t)total)))
+            return cnnz__fail(w, CNNZ_E_NOMEM, "tensor", (int64_t)index, -1, -1);
+    }
+    uint8_t *buf = c->owned;
+    for (unsigned k = 0; k < ti->stream_count; k++) {
+        const struct cnnz__stream_params *sp = &r->sparams[ti->streams - r->streams + k];
+        if ((err = stream_bytes(r, index, k, buf, &c->src[k], w))) {
+            cnnz__coded_close(r, c);
+            return err;
+        }
+        if (buf)
+            buf += ti->streams[k].coded_bytes;
+        c->params[k] = sp->params;
+        c->params_len[k] = sp->len;
+        c->coder[k] = cnnz__coder_get((unsigned)ti->streams[k].coder);
+    }
+    return CNNZ_OK;
+}
+
+void cnnz__coded_close(const cnnz_reader *r, struct cnnz__coded *c)
+{
+    cnnz__free(&r->a, c->owned);
+    c->owned = NULL;
+}
+
 int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
                        struct cnnz_where *w)
 {
@@ -525,7 +609,7 @@ int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst
     if (dst_size < ti->decoded_bytes)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", (int64_t)index, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
     if (!err) {
         err = cnnz__repr_get((unsigned)ti->repr)->rebuild(ti, &d.view, NULL, 0, (size_t)ti->elements,
                                                           dst);
@@ -549,7 +633,7 @@ int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **data, stru
         !cnnz__coder_get((unsigned)ti->streams[0].coder)->identity)
         return cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", (int64_t)index, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
     for (uint64_t i = 0; !err && ti->dtype == CNNZ_DT_BOOL && i < ti->elements; i++)
         if (d.data[0][i] > 1) /* spec 6.2, as the plain rebuild checks */
             err = cnnz__fail(w, CNNZ_E_CORRUPT, "tensor", (int64_t)index, -1, -1);
@@ -572,7 +656,7 @@ int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned strea
     if (dst_size < s->decoded_bytes)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", (int64_t)index, (int32_t)stream, -1);
     struct decoded d;
-    int err = streams_decode(r, index, stream, &d, w);
+    int err = streams_decode(r, index, stream, 0, &d, w);
     if (!err && s->decoded_bytes)
         memcpy(dst, d.data[stream], (size_t)s->decoded_bytes);
     streams_release(r, &d, r->tensors[index].info.stream_count);
@@ -595,7 +679,7 @@ int cnnz_reader_decode_indices(const cnnz_reader *r, size_t index, void *dst, si
     if (dst_size / ss < n)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", t, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
     uint8_t *out = dst;
     if (!err && ti->repr == CNNZ_REPR_HAM) {
         if (n)
@@ -645,7 +729,7 @@ static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *
     const struct cnnz_tensor_info *ti = &r->tensors[index].info;
     const struct cnnz__repr *rep = cnnz__repr_get((unsigned)ti->repr);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, 1, &d, w);
     if (err) {
         streams_release(r, &d, ti->stream_count);
         return err;
@@ -669,6 +753,16 @@ static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *
     return err;
 }
 
+/* A TDAT section once, then each tensor of its run. */
+static int verify_section(const cnnz_reader *r, uint32_t index, struct cnnz_where *w)
+{
+    const struct cnnz__section *s = &r->sections[index];
+    int err = cnnz__tdat_check(r, index, w, (int64_t)s->first);
+    for (uint32_t t = s->first; !err && t < s->first + s->count; t++)
+        err = verify_tensor(r, t, w);
+    return err;
+}
+
 int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *w)
 {
     if (!r)
@@ -676,7 +770,7 @@ int cnnz_reader_verify(const cnnz_reader *r, struct cnnz_where *w)
     /* File order, so the first fault reported is the first in the file. */
     for (uint32_t i = 0; i < r->nsections; i++) {
         const struct cnnz__section *s = &r->sections[i];
-        int err = s->tag == CNNZ__TAG_TDAT ? verify_tensor(r, s->tensor, w)
+        int err = s->tag == CNNZ__TAG_TDAT ? verify_section(r, i, w)
                                            : cnnz__section_check(r, i, w, -1);
         if (err)
             return err;
@@ -706,7 +800,7 @@ static void *verify_worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (i >= j->r->nsections)
             return NULL;
-        j->err[i] = verify_tensor(j->r, j->r->sections[i].tensor, &j->where[i]);
+        j->err[i] = verify_section(j->r, i, &j->where[i]);
     }
 }
 

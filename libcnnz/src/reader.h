@@ -58,10 +58,29 @@ CNNZ__INTERNAL int cnnz__metadata_parse(cnnz_reader *r, struct cnnz_where *w);
 /* Check that bytes [off, off + n) of the file are zero (padding). */
 CNNZ__INTERNAL int cnnz__check_zero(const cnnz_reader *r, uint64_t off, uint64_t n,
                                     struct cnnz_where *w, int64_t tensor);
+/* A TDAT section before decoding any of its streams: header, padding and
+ * tdat_xxh64 (spec 4). */
+CNNZ__INTERNAL int cnnz__tdat_check(const cnnz_reader *r, uint32_t index, struct cnnz_where *w,
+                                    int64_t tensor);
 /* Compare a section header in the file with its directory entry (spec 3.4)
  * and check the padding after its body. */
 CNNZ__INTERNAL int cnnz__section_check(const cnnz_reader *r, uint32_t index, struct cnnz_where *w,
                                        int64_t tensor);
+/* The coded streams of one tensor, checked as cnnz_reader_decode checks
+ * them before decoding (cnnz__tdat_check: spec 4, 9.2 steps 1-3), for the
+ * decoders that start from the coded bytes (decoder.c, matvec.c). Stream
+ * k: src[k] holds its streams[k].coded_bytes bytes, coded by coder[k] with
+ * params[k]. */
+struct cnnz__coded {
+    const uint8_t *src[255];
+    const uint8_t *params[255];
+    uint16_t params_len[255];
+    const struct cnnz__coder *coder[255];
+    uint8_t *owned; /* the coded bytes when the reader reads with pread, else NULL */
+};
+CNNZ__INTERNAL int cnnz__coded_open(const cnnz_reader *r, size_t index, struct cnnz__coded *c,
+                                    struct cnnz_where *w);
+CNNZ__INTERNAL void cnnz__coded_close(const cnnz_reader *r, struct cnnz__coded *c);
 /* Sort idx[0..n) by the byte strings key(i); 0, or 1 + index of a duplicate. */
 CNNZ__INTERNAL int cnnz__sort_names(const struct cnnz__alloc *a, uint32_t *idx, uint32_t n,
                                     const char *(*key)(const void *ctx, uint32_t i, size_t *len),

@@ -103,6 +103,36 @@ CNNZ__INTERNAL int cnnz__codebook_put(const struct cnnz_tensor_info *ti, const u
 CNNZ__INTERNAL int cnnz__sham_indices(const struct cnnz_tensor_info *ti,
                                       const struct cnnz__streams *ss, uint8_t *dst);
 
+/* sHAM geometry (spec 6.7): elements in a full block (block_rows rows) and
+ * the number of blocks; ti validated by check. */
+CNNZ__INTERNAL void cnnz__sham_geom(const struct cnnz_tensor_info *ti, uint64_t *stride,
+                                    uint64_t *blocks);
+/* spec 6.7: the zero run before the next stored element of a block, from
+ * runs[*at] on (bytes of 255 continue a run). room: the block's elements
+ * from the position of that run on; the element after the run must be one
+ * of them. CNNZ_E_CORRUPT when the runs end inside the run or it does not
+ * fit. Shared by the rebuild and the matrix products. */
+static inline int cnnz__sham_run(const uint8_t *runs, uint64_t len, uint64_t *at, uint64_t room,
+                                 uint64_t *run)
+{
+    uint64_t r = 0;
+    for (;;) {
+        if (*at >= len)
+            return CNNZ_E_CORRUPT;
+        unsigned v = runs[(*at)++];
+        r += v;
+        if (r >= room) /* the element would fall outside the block */
+            return CNNZ_E_CORRUPT;
+        if (v < 255)
+            break;
+    }
+    *run = r;
+    return CNNZ_OK;
+}
+
+/* affine (spec 6.3) for u8 symbols: the f32 value of every symbol. */
+CNNZ__INTERNAL void cnnz__affine_lut(const struct cnnz_tensor_info *ti, float lut[256]);
+
 /* Shared by representations whose parameter block is symbol_dtype + 7 reserved. */
 CNNZ__INTERNAL int cnnz__reserved_zero(const uint8_t *p, size_t n);
 

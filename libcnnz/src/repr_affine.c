@@ -56,6 +56,12 @@ static unsigned symbol(const struct cnnz_tensor_info *ti, const uint8_t *s, uint
     return ti->symbol_dtype == CNNZ_DT_U8 ? s[i] : cnnz__le16(s + 2 * i);
 }
 
+void cnnz__affine_lut(const struct cnnz_tensor_info *ti, float lut[256])
+{
+    for (unsigned q = 0; q < 256; q++)
+        lut[q] = (float)((double)q * ti->scale + ti->offset);
+}
+
 /* i32 tensors: round half toward +infinity. x - floor(x) is exact in binary64,
  * so this is Math.round even where x + 0.5 would round. */
 static int rebuild_i32(const struct cnnz_tensor_info *ti, const uint8_t *s, uint64_t first,
@@ -83,8 +89,7 @@ static int affine_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__
     if (ti->symbol_dtype == CNNZ_DT_U8) {
         /* 256 possible values: a table makes the loop a lookup. */
         float lut[256];
-        for (unsigned q = 0; q < 256; q++)
-            lut[q] = (float)((double)q * scale + offset);
+        cnnz__affine_lut(ti, lut);
         const uint8_t *s = ss->data[0] + first;
         for (size_t i = 0; i < count; i++)
             put_f32(dst + 4 * i, lut[s[i]]);

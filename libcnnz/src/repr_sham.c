@@ -30,6 +30,14 @@ static int geom(const struct cnnz_tensor_info *ti, struct geom *g)
     return g->blocks > SHAM_MAX_BLOCKS ? CNNZ_E_REPR : CNNZ_OK;
 }
 
+void cnnz__sham_geom(const struct cnnz_tensor_info *ti, uint64_t *stride, uint64_t *blocks)
+{
+    struct geom g;
+    geom(ti, &g);
+    *stride = g.stride;
+    *blocks = g.blocks;
+}
+
 static uint64_t block_elems(const struct cnnz_tensor_info *ti, const struct geom *g, uint64_t b)
 {
     uint64_t start = b * g->stride;
@@ -122,17 +130,10 @@ static int place(const struct cnnz_tensor_info *ti, const struct cnnz__streams *
                         return CNNZ_E_CORRUPT;
                     break;
                 }
-                uint64_t r = 0;
-                for (;;) {
-                    if (c.run >= rl)
-                        return CNNZ_E_CORRUPT;
-                    unsigned v = runs[c.run++];
-                    r += v;
-                    if (r >= eb - c.pos) /* the element would fall outside the block */
-                        return CNNZ_E_CORRUPT;
-                    if (v < 255)
-                        break;
-                }
+                uint64_t r;
+                int err = cnnz__sham_run(runs, rl, &c.run, eb - c.pos, &r);
+                if (err)
+                    return err;
                 c.pos += r;
                 c.pending = 1;
             }

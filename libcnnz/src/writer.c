@@ -1,8 +1,16 @@
-/* Writing .cnnz files in one sequential pass (spec 3): header first, each
- * tensor's TDAT section as soon as it is added, then META, TDIR and trailer. */
+/* Writing .cnnz files in one sequential pass (spec 3): header first, the
+ * TDAT sections as tensors are added, then META, TDIR and trailer.
+ *
+ * Small tensors share a TDAT section (spec 4, 5.1): their coded bytes wait
+ * in a group buffer until it is large enough, so that a model of hundreds of
+ * biases and norms does not pay a section header, a table entry and a
+ * checksum per tensor. A large tensor gets a section of its own, written at
+ * once (after the pending group), so the writer never holds more than one
+ * encoded tensor plus the group. */
 #define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
 
+#include "bitio.h"
 #include "encode.h"
 #include "format.h"
 
@@ -30,7 +38,17 @@ struct cnnz_writer {
     uint32_t nmeta;
     struct nameset names, keys;
     unsigned threads;
+    struct cnnz__buf group;    /* pending TDAT body: streams and padding */
+    uint32_t group_count;      /* tensors in it; 0: no group pending */
+    struct cnnz__buf prev_name; /* name of the last tensor (spec 5.3 name_shared) */
+    uint64_t coded_total;      /* cnnz_writer_stats */
 };
+
+/* A tensor whose streams take fewer bytes joins the group; the group is
+ * written once it holds this many. Decoding a tensor hashes its whole
+ * section, so the group size bounds that extra work. */
+#define GROUP_TENSOR_MAX (64u * 1024u)
+#define GROUP_FLUSH (256u * 1024u)
 
 static const uint8_t zeros[64];
 
@@ -139,7 +157,7 @@ int cnnz_writer_open(cnnz_writer **out, const struct cnnz_sink *sink,
     memset(w, 0, sizeof *w);
     w->a = a;
     w->sink = *sink;
-    w->sections.a = w->tensors.a = w->meta.a = &w->a;
+    w->sections.a = w->tensors.a = w->meta.a = w->group.a = w->prev_name.a = &w->a;
     w->threads = opts ? opts->threads : 0;
     w->names.blob.a = w->keys.blob.a = &w->a;
 
@@ -170,88 +188,173 @@ int cnnz_writer_open_file(cnnz_writer **out, FILE *f, const struct cnnz_writer_o
     return cnnz_writer_open(out, &s, opts);
 }
 
-/* Directory entry and TDAT section of an encoded tensor (spec 4, 5.3). */
+/* Section table entry (spec 5.1) of a TDAT written at off. */
+static int table_add(cnnz_writer *w, uint32_t tag, uint32_t flags, uint64_t off, uint64_t len)
+{
+    uint8_t se[CNNZ__SECTION_ENTRY_SIZE];
+    cnnz__put64(se, off);
+    cnnz__put64(se + 8, len);
+    cnnz__put32(se + 16, tag);
+    cnnz__put32(se + 20, flags);
+    int err = cnnz__buf_append(&w->sections, se, sizeof se);
+    if (!err)
+        w->nsections++;
+    return err;
+}
+
+/* Write the pending group as one TDAT section (spec 4). */
+static int group_flush(cnnz_writer *w)
+{
+    if (!w->group_count)
+        return CNNZ_OK;
+    uint64_t off = w->pos, len = w->group.len + CNNZ__CHECKSUM_SIZE;
+    int err = table_add(w, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, off, len);
+    if (err)
+        return fatal(w, err);
+    uint8_t sh[CNNZ__SECTION_HEADER_SIZE], sum[8];
+    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, len);
+    cnnz__put64(sum, XXH64(w->group.len ? w->group.data : zeros, w->group.len, 0));
+    err = sink_write(w, sh, sizeof sh);
+    if (!err)
+        err = sink_write(w, w->group.data, w->group.len);
+    if (!err)
+        err = sink_write(w, sum, sizeof sum);
+    if (!err)
+        err = pad_to(w, CNNZ__SECTION_ALIGN);
+    w->group.len = 0;
+    w->group_count = 0;
+    return fatal(w, err);
+}
+
+/* The tensor entry of an encoded tensor (spec 5.3), appended to the
+ * directory in memory. */
+static int entry_put(cnnz_writer *w, const struct cnnz__enc_tensor *e,
+                     const struct cnnz_tensor_desc *d, size_t nl, uint32_t section)
+{
+    const struct cnnz_tensor_info *ti = &e->ti;
+    struct cnnz__buf *b = &w->tensors;
+    size_t shared = 0;
+    while (shared < nl && shared < w->prev_name.len &&
+           w->prev_name.data[shared] == (uint8_t)d->name[shared])
+        shared++;
+    int err = cnnz__buf_varint(b, shared);
+    if (!err)
+        err = cnnz__buf_varint(b, nl - shared);
+    if (!err)
+        err = cnnz__buf_append(b, d->name + shared, nl - shared);
+    uint8_t h[8] = {(uint8_t)ti->dtype, (uint8_t)ti->rank, e->rep->id, (uint8_t)e->n};
+    if (!err)
+        err = cnnz__buf_append(b, h, 4);
+    if (!err)
+        err = cnnz__buf_varint(b, section);
+    cnnz__put64(h, e->decoded_xxh64);
+    if (!err)
+        err = cnnz__buf_append(b, h, 8);
+    for (unsigned i = 0; i < ti->rank && !err; i++)
+        err = cnnz__buf_varint(b, d->dims[i]);
+    uint8_t params[CNNZ__MAX_REPR_PARAMS];
+    e->rep->write(ti, params);
+    if (!err)
+        err = cnnz__buf_varint(b, e->rep->params_len);
+    if (!err)
+        err = cnnz__buf_append(b, params, e->rep->params_len);
+    for (unsigned k = 0; k < e->n && !err; k++) { /* spec 5.3.1 */
+        const struct cnnz__enc_stream *s = &e->s[k];
+        uint8_t se[3] = {s->role, s->coder, s->version};
+        err = cnnz__buf_append(b, se, 3);
+        if (!err)
+            err = cnnz__buf_varint(b, s->params.len);
+        if (!err)
+            err = cnnz__buf_append(b, s->params.data, s->params.len);
+        if (!err)
+            err = cnnz__buf_varint(b, s->coded_len);
+        if (!err)
+            err = cnnz__buf_varint(b, s->decoded_len);
+    }
+    return err;
+}
+
+/* Lay an encoded tensor out (spec 4): into the group when small, else in a
+ * section of its own written now. */
 static int emit(cnnz_writer *w, const struct cnnz__enc_tensor *e, const struct cnnz_tensor_desc *d,
                 size_t nl)
 {
-    const struct cnnz_tensor_info *ti = &e->ti;
-    /* Directory entry first (memory only), so a failure leaves the file untouched. */
-    uint64_t sec_off = w->pos, body = sec_off + CNNZ__SECTION_HEADER_SIZE, p = body;
+    uint64_t bytes = 0;
+    for (unsigned k = 0; k < e->n; k++)
+        bytes += e->s[k].coded_len + e->s[k].align - 1u;
+    const int small = bytes < GROUP_TENSOR_MAX;
+    int err;
+    if (w->group_count && (!small || w->group.len + bytes > GROUP_FLUSH) &&
+        (err = group_flush(w)))
+        return err;
+    /* The section the tensor goes to is the next one in the table: no other
+     * section is added while a group is pending. */
+    const uint32_t section = w->nsections;
+    const uint64_t start = w->pos; /* of its section header */
+    const uint64_t body = start + CNNZ__SECTION_HEADER_SIZE;
+    uint64_t p = body + (small ? w->group.len : 0);
     uint64_t soff[255];
-    for (unsigned k = 0; k < e->n; k++) {
-        if (cnnz__align64(p, e->s[k].align, &soff[k]) ||
-            cnnz__add64(soff[k], e->s[k].coded_len, &p))
+    for (unsigned k = 0; k < e->n; k++)
+        if (cnnz__align64(p, e->s[k].align, &soff[k]) || cnnz__add64(soff[k], e->s[k].coded_len, &p))
             return CNNZ_E_FORMAT_LIMIT;
+
+    /* Memory first, so a failure here leaves the file and the writer as
+     * they were: the caller may retry. */
+    size_t mark_t = w->tensors.len, mark_g = w->group.len;
+    err = entry_put(w, e, d, nl, section);
+    if (!err && small) {
+        uint64_t q = body + w->group.len;
+        for (unsigned k = 0; k < e->n && !err; k++) {
+            err = cnnz__buf_zeros(&w->group, (size_t)(soff[k] - q));
+            if (!err)
+                err = cnnz__buf_append(&w->group, e->s[k].coded, e->s[k].coded_len);
+            q = soff[k] + e->s[k].coded_len;
+        }
     }
-    uint64_t body_len = p - body;
-    size_t mark_t = w->tensors.len, mark_s = w->sections.len;
-    uint8_t b[24], se[CNNZ__SECTION_ENTRY_SIZE];
-    cnnz__put16(b, (uint16_t)nl);
-    int err = cnnz__buf_append(&w->tensors, b, 2);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, d->name, nl);
-    memset(b, 0, sizeof b);
-    b[0] = (uint8_t)ti->dtype;
-    b[1] = (uint8_t)ti->rank;
-    b[2] = e->rep->id;
-    b[3] = (uint8_t)e->n;
-    cnnz__put32(b + 4, w->nsections);
-    cnnz__put64(b + 12, e->decoded_xxh64);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, b, 20);
-    for (unsigned i = 0; i < ti->rank && !err; i++) {
-        cnnz__put64(b, d->dims[i]);
-        err = cnnz__buf_append(&w->tensors, b, 8);
-    }
-    uint8_t params[CNNZ__MAX_REPR_PARAMS + 2];
-    cnnz__put16(params, e->rep->params_len);
-    e->rep->write(ti, params + 2);
-    if (!err)
-        err = cnnz__buf_append(&w->tensors, params, 2u + e->rep->params_len);
-    for (unsigned k = 0; k < e->n && !err; k++) {
-        const struct cnnz__enc_stream *s = &e->s[k];
-        b[0] = s->role;
-        b[1] = s->coder;
-        b[2] = s->version;
-        b[3] = 0;
-        cnnz__put16(b + 4, (uint16_t)s->params.len);
-        err = cnnz__buf_append(&w->tensors, b, 6);
-        if (!err)
-            err = cnnz__buf_append(&w->tensors, s->params.data, s->params.len);
-        cnnz__put64(b, soff[k]);
-        cnnz__put64(b + 8, s->coded_len);
-        cnnz__put64(b + 16, s->decoded_len);
-        if (!err)
-            err = cnnz__buf_append(&w->tensors, b, 24);
-        cnnz__put64(b, XXH64(s->coded_len ? s->coded : (const uint8_t *)"", s->coded_len, 0));
-        if (!err)
-            err = cnnz__buf_append(&w->tensors, b, 8);
-    }
-    cnnz__put64(se, sec_off);
-    cnnz__put64(se + 8, body_len);
-    cnnz__put32(se + 16, CNNZ__TAG_TDAT);
-    cnnz__put32(se + 20, CNNZ__SECTION_FLAG_CRITICAL);
-    if (!err)
-        err = cnnz__buf_append(&w->sections, se, sizeof se);
-    if (!err)
+    if (!err && nl > w->prev_name.len)
+        err = cnnz__buf_reserve(&w->prev_name, nl - w->prev_name.len);
+    if (!err) /* the last step that can fail */
         err = ns_insert(&w->a, &w->names, (const uint8_t *)d->name, nl);
-    if (err) { /* nothing written: the caller may retry */
+    if (!err) {
+        memcpy(w->prev_name.data, d->name, nl);
+        w->prev_name.len = nl;
+    }
+    if (err) {
         w->tensors.len = mark_t;
-        w->sections.len = mark_s;
+        w->group.len = mark_g;
         return err;
     }
     w->ntensors++;
-    w->nsections++;
+    w->coded_total += p - body - (small ? mark_g : 0);
+    if (small) {
+        w->group_count++;
+        return w->group.len >= GROUP_FLUSH ? group_flush(w) : CNNZ_OK;
+    }
 
-    /* The TDAT section (spec 4). */
-    uint8_t sh[CNNZ__SECTION_HEADER_SIZE];
-    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, body_len);
+    /* A section of its own: streams, padding, checksum (spec 4). */
+    uint64_t len = p - body + CNNZ__CHECKSUM_SIZE;
+    if ((err = table_add(w, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, start, len)))
+        return fatal(w, err);
+    uint8_t sh[CNNZ__SECTION_HEADER_SIZE], sum[8];
+    cnnz__section_header_put(sh, CNNZ__TAG_TDAT, CNNZ__SECTION_FLAG_CRITICAL, len);
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
     err = sink_write(w, sh, sizeof sh);
     for (unsigned k = 0; k < e->n && !err; k++) {
-        err = sink_zeros(w, soff[k] - w->pos);
-        if (!err && e->s[k].coded_len)
+        for (uint64_t gap = soff[k] - w->pos; gap && !err;) {
+            size_t n = gap < sizeof zeros ? (size_t)gap : sizeof zeros;
+            XXH64_update(&st, zeros, n);
+            err = sink_write(w, zeros, n);
+            gap -= n;
+        }
+        if (!err && e->s[k].coded_len) {
+            XXH64_update(&st, e->s[k].coded, e->s[k].coded_len);
             err = sink_write(w, e->s[k].coded, e->s[k].coded_len);
+        }
     }
+    cnnz__put64(sum, XXH64_digest(&st));
+    if (!err)
+        err = sink_write(w, sum, sizeof sum);
     if (!err)
         err = pad_to(w, CNNZ__SECTION_ALIGN);
     return fatal(w, err);
@@ -454,19 +557,15 @@ int cnnz_writer_finish(cnnz_writer *w)
         return CNNZ_E_ARG;
     if (w->done)
         return CNNZ_E_STATE;
+    int err = group_flush(w);
     w->done = 1;
-    int err = CNNZ_OK;
+    if (err)
+        return err;
     uint8_t head[CNNZ__TDIR_FIXED] = {0};
     if (w->nmeta) {
-        uint8_t se[CNNZ__SECTION_ENTRY_SIZE];
         uint64_t len = 8 + w->meta.len + CNNZ__CHECKSUM_SIZE;
-        cnnz__put64(se, w->pos);
-        cnnz__put64(se + 8, len);
-        cnnz__put32(se + 16, CNNZ__TAG_META);
-        cnnz__put32(se + 20, 0);
-        if ((err = cnnz__buf_append(&w->sections, se, sizeof se)))
+        if ((err = table_add(w, CNNZ__TAG_META, 0, w->pos, len)))
             return err;
-        w->nsections++;
         cnnz__put32(head, w->nmeta);
         if ((err = write_section(w, CNNZ__TAG_META, 0, head, 8, &w->meta, NULL)))
             return err;
@@ -485,6 +584,19 @@ int cnnz_writer_finish(cnnz_writer *w)
     return sink_write(w, t, sizeof t);
 }
 
+void cnnz_writer_stats(const cnnz_writer *w, struct cnnz_writer_stats *st)
+{
+    if (!st)
+        return;
+    memset(st, 0, sizeof *st);
+    if (!w)
+        return;
+    st->tensors = w->ntensors;
+    st->coded_bytes = w->coded_total;
+    st->entry_bytes = w->tensors.len;
+    st->written = w->pos;
+}
+
 void cnnz_writer_free(cnnz_writer *w)
 {
     if (!w)
@@ -493,6 +605,8 @@ void cnnz_writer_free(cnnz_writer *w)
     cnnz__buf_free(&w->sections);
     cnnz__buf_free(&w->tensors);
     cnnz__buf_free(&w->meta);
+    cnnz__buf_free(&w->group);
+    cnnz__buf_free(&w->prev_name);
     ns_free(&a, &w->names);
     ns_free(&a, &w->keys);
     cnnz__free(&a, w);

@@ -2,6 +2,7 @@
  * exactly a limit opens and decodes; tightening any one field below what the
  * file needs gives CNNZ_E_LIMIT (never a format error); values above the
  * defaults act as the defaults. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,13 @@ static void measure(const struct model *m, const uint8_t *img, size_t n, struct 
         }
     long mi = xs_find_section(&f, "META");
     nd->meta_bytes = mi >= 0 ? f.sec[mi].body_len : 0;
+    /* max_directory_bytes also bounds the names the directory expands to
+     * (spec 5.3 front coding); in these models the body is the larger, so
+     * it is what the file needs (test_expanded_names has the other case) */
+    uint64_t names = 0;
+    for (size_t i = 0; i < f.nt; i++)
+        names += f.t[i].name_len + 1;
+    ck_assert_uint_lt(names, nd->dir_bytes);
     xs_free(&f);
 }
 
@@ -197,6 +205,59 @@ START_TEST(test_key_length_limit)
 }
 END_TEST
 
+/* spec 5.3: names share a prefix with the name before, so a small
+ * directory can expand to much larger names. max_directory_bytes bounds
+ * those too (cnnz.h): 300 entries of a few bytes each, naming tensors of
+ * 4000-byte names, need more than the directory body. */
+START_TEST(test_expanded_names)
+{
+    struct model m;
+    model_init(&m);
+    enum { N = 300, PREFIX = 4000 };
+    char *name = malloc(PREFIX + 8);
+    ck_assert_ptr_nonnull(name);
+    memset(name, 'p', PREFIX);
+    uint64_t d[1] = {0};
+    uint64_t names = 0;
+    for (unsigned i = 0; i < N; i++) {
+        int k = snprintf(name + PREFIX, 8, "%03u", i);
+        model_add(&m, NULL, name, PREFIX + (size_t)k, CNNZ_DT_U8, CNNZ_REPR_PLAIN, 0, 1, d, "");
+        names += PREFIX + (uint64_t)k;
+    }
+    free(name);
+    size_t n;
+    uint8_t *img = model_file(&m, &n);
+    struct xs_file f;
+    xs_parse(&f, img, n);
+    const uint64_t body = get64(img + f.tdir_offset + 8);
+    for (size_t i = 1; i < f.nt; i++)
+        ck_assert_uint_ge(f.t[i].name_shared, PREFIX);
+    xs_free(&f);
+    ck_assert_uint_lt(body, 16 * 1024);
+    ck_assert_uint_gt(names, 64 * body);
+
+    struct cnnz_limits l;
+    cnnz_limits_default(&l);
+    ck_assert_int_eq(run_with(img, n, &l, &m), 0);
+    /* enough for the body, not for the names */
+    l.max_directory_bytes = body;
+    ck_assert_int_eq(run_with(img, n, &l, &m), CNNZ_E_LIMIT);
+    l.max_directory_bytes = names - 1;
+    ck_assert_int_eq(run_with(img, n, &l, &m), CNNZ_E_LIMIT);
+    /* enough for both (whether they count together or apart) */
+    l.max_directory_bytes = body + names + N;
+    ck_assert_int_eq(run_with(img, n, &l, &m), 0);
+    /* every name is over 4000 bytes though each suffix is 3 */
+    cnnz_limits_default(&l);
+    l.max_name_bytes = PREFIX + 2;
+    ck_assert_int_eq(run_with(img, n, &l, &m), CNNZ_E_LIMIT);
+    l.max_name_bytes = PREFIX + 3;
+    ck_assert_int_eq(run_with(img, n, &l, &m), 0);
+    free(img);
+    model_free(&m);
+}
+END_TEST
+
 START_TEST(test_limits_above_default)
 {
     struct rng r;
@@ -260,6 +321,7 @@ Suite *suite_limits(void)
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_test(tc, test_each_limit);
     tcase_add_test(tc, test_key_length_limit);
+    tcase_add_test(tc, test_expanded_names);
     tcase_add_test(tc, test_limits_above_default);
     tcase_add_test(tc, test_random_limits);
     suite_add_tcase(s, tc);

@@ -53,6 +53,7 @@ int main(void)
     srunner_add_suite(sr, suite_huffman());
     srunner_add_suite(sr, suite_rans());
     srunner_add_suite(sr, suite_cabac());
+    srunner_add_suite(sr, suite_matvec());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -295,7 +295,8 @@ END_TEST
 
 START_TEST(test_uq_hand)
 {
-    /* Asymmetric, 5 levels over [-1, 1]: -1, -0.5, 0, 0.5, 1, step 0.5.
+    /* Asymmetric, 5 levels over [-1, 1] on a grid through zero: zero point
+     * 2 (step max(1/2, 1/2) = 0.5; 1 and 3 give 1), so -1, -0.5, 0, 0.5, 1.
      * 0 is an exact zero (pruned); 0.25 lies halfway between 0 and 0.5 and
      * goes to the lower level, 0, which is entry 0; 0.5 is not used. */
     const float w[6] = {-1.0f, -0.5f, 0.0f, 0.25f, 1.0f, -0.7f};
@@ -310,6 +311,8 @@ START_TEST(test_uq_hand)
     static const uint8_t want_idx[6] = {1, 2, 0, 0, 3, 2};
     ck_assert_mem_eq(idx, want_idx, 6);
     ck_assert_double_eq(rep.step, 0.5);
+    ck_assert_int_eq(rep.grid, 1);
+    ck_assert_uint_eq(rep.zero_point, 2);
     ck_assert_uint_eq(rep.pruned, 1);
     ck_assert_uint_eq(rep.zeros, 2);
     ck_assert_uint_eq(rep.levels, 3);
@@ -324,19 +327,42 @@ START_TEST(test_uq_hand)
     double h = -(2 * (2.0 / 6) * log2(2.0 / 6) + 2 * (1.0 / 6) * log2(1.0 / 6));
     ck_assert_double_eq_tol(rep.entropy_bits, h, 1e-12);
 
-    /* Symmetric, 4 levels, m = 1: -1, -1/3, 1/3, 1 (step 2/3). */
+    /* The same as affine symbols: grid positions, scale 0.5, offset -1. */
+    uint8_t sym[6];
+    memcpy(sym, idx, 6);
+    double sc = 0, of = 0;
+    ck_assert_int_eq(cnnz_quant_affine(cb, cbn, &rep, sym, 6, CNNZ_DT_U8, &sc, &of), CNNZ_OK);
+    static const uint8_t want_sym[6] = {0, 1, 2, 2, 4, 1};
+    ck_assert_mem_eq(sym, want_sym, 6);
+    ck_assert_double_eq(sc, 0.5);
+    ck_assert_double_eq(of, -1.0);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(ref_affine(sym[i], sc, of), cb[idx[i]]);
+    /* an index past the codebook, or a codebook off the grid: refused,
+     * symbols untouched */
+    sym[3] = 9;
+    ck_assert_int_eq(cnnz_quant_affine(cb, cbn, &rep, sym, 6, CNNZ_DT_U8, &sc, &of), CNNZ_E_INPUT);
+    ck_assert_uint_eq(sym[0], 0);
+    float off_grid[4] = {0.0f, -1.0f, -0.4f, 1.0f};
+    memcpy(sym, idx, 6);
+    ck_assert_int_eq(cnnz_quant_affine(off_grid, 4, &rep, sym, 6, CNNZ_DT_U8, &sc, &of),
+                     CNNZ_E_UNSUPPORTED);
+    ck_assert_mem_eq(sym, idx, 6);
+
+    /* Symmetric, 4 levels, m = 1: h = 1 level a side, step 1: -1, 0, 1 (the
+     * fourth grid point unused); 0.4 falls to 0 (entry 0). */
     const float v[3] = {-1.0f, 0.4f, 0.9f};
     o.uq_mode = CNNZ_UQ_SYMMETRIC;
     o.levels = 4;
     cbn = quantize_checked(v, 3, NULL, &o, cb, idx, &rep);
-    ck_assert_uint_eq(cbn, 4);
+    ck_assert_uint_eq(cbn, 3);
     ck_assert_float_eq(cb[1], -1.0f);
-    ck_assert_float_eq(cb[2], (float)(1.0 / 3));
-    ck_assert_float_eq(cb[3], 1.0f);
+    ck_assert_float_eq(cb[2], 1.0f);
     ck_assert_uint_eq(idx[0], 1);
-    ck_assert_uint_eq(idx[1], 2);
-    ck_assert_uint_eq(idx[2], 3);
-    ck_assert_double_eq_tol(rep.step, 2.0 / 3, 1e-15);
+    ck_assert_uint_eq(idx[1], 0);
+    ck_assert_uint_eq(idx[2], 2);
+    ck_assert_double_eq(rep.step, 1.0);
+    ck_assert_uint_eq(rep.zero_point, 1);
     /* Odd symmetric: the middle level is 0 exactly, so small kept weights
      * become exact zeros (entry 0). */
     const float z[3] = {-1.0f, 0.1f, 1.0f};
@@ -346,12 +372,15 @@ START_TEST(test_uq_hand)
     ck_assert_uint_eq(idx[1], 0);
     ck_assert_uint_eq(rep.pruned, 0);
     ck_assert_uint_eq(rep.zeros, 1);
-    /* One level: the middle of the range (asymmetric). */
+    /* One level: the middle of the range (asymmetric); no grid through 0. */
     o.uq_mode = CNNZ_UQ_ASYMMETRIC;
     o.levels = 1;
     cbn = quantize_checked(v, 3, NULL, &o, cb, idx, &rep);
     ck_assert_uint_eq(cbn, 2);
     ck_assert_float_eq(cb[1], (float)(-1.0 + ((double)0.9f + 1.0) / 2));
+    ck_assert_int_eq(rep.grid, 0);
+    ck_assert_int_eq(cnnz_quant_affine(cb, cbn, &rep, idx, 3, CNNZ_DT_U8, &sc, &of),
+                     CNNZ_E_UNSUPPORTED);
     free(idx);
 }
 END_TEST
@@ -389,6 +418,24 @@ START_TEST(test_uq_error_bound)
             double e = fabs((double)w[i] - cb[q]);
             CHECK(e <= bound, "w %.9g -> %.9g: error %.9g > %.9g (levels %u, mode %d)",
                           (double)w[i], (double)cb[q], e, bound, o.levels, o.uq_mode);
+        }
+        /* 3 or more levels: the grid through zero is affine, bit-exactly */
+        if (o.levels >= 3 && rep.pruned < n) {
+            CHECK(rep.grid == 1, "levels %u: no grid", o.levels);
+            uint8_t *sym = idx_alloc(n, wide);
+            memcpy(sym, idx, n * (wide ? 2u : 1u));
+            double sc, of;
+            CHECK(cnnz_quant_affine(cb, rep.codebook_size, &rep, sym, n,
+                                    wide ? CNNZ_DT_U16 : CNNZ_DT_U8, &sc, &of) == CNNZ_OK,
+                  "levels %u: not affine", o.levels);
+            for (size_t i = 0; i < n; i++) {
+                float a = ref_affine(idx_at(sym, wide, i), sc, of), c = cb[idx_at(idx, wide, i)];
+                CHECK(memcmp(&a, &c, 4) == 0, "element %zu: affine %a, codebook %a", i,
+                      (double)a, (double)c);
+                CHECK(idx_at(sym, wide, i) < o.levels, "symbol %u >= levels %u",
+                      idx_at(sym, wide, i), o.levels);
+            }
+            free(sym);
         }
         free(w);
         free(mask);

@@ -1171,7 +1171,6 @@ START_TEST(test_encoder_inputs)
     ck_assert_uint_eq(c->id, 2);
     ck_assert_str_eq(c->name, "rans");
     ck_assert_uint_eq(c->version, 0);
-    ck_assert_uint_eq(c->align, 1);
     ck_assert_uint_eq(c->identity, 0);
 }
 END_TEST

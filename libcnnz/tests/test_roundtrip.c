@@ -374,8 +374,9 @@ static int contains(const uint8_t *h, size_t hn, const uint8_t *nd, size_t nn)
     return 0;
 }
 
-/* A tensor goes out before add_tensor returns (header: "one tensor at a
- * time"), and the sink sees strictly increasing, gap-free output. */
+/* A large tensor goes out before add_tensor returns, small ones within a
+ * bounded group (header: cnnz_writer_add_tensor), and the sink sees strictly
+ * increasing, gap-free output. */
 START_TEST(test_streaming_writes)
 {
     struct rng r;
@@ -385,7 +386,7 @@ START_TEST(test_streaming_writes)
     struct cnnz_sink s = membuf_sink(&b);
     cnnz_writer *w;
     ck_assert_int_eq(cnnz_writer_open(&w, &s, NULL), 0);
-    uint8_t data[4000];
+    static uint8_t data[70000]; /* >= 64 KiB coded: a section of its own */
     rng_bytes(&r, data, sizeof data);
     uint64_t dims[1] = {sizeof data};
     struct cnnz_tensor_desc d = {.name = "a", .dtype = CNNZ_DT_U8, .rank = 1, .dims = dims,
@@ -397,6 +398,19 @@ START_TEST(test_streaming_writes)
     d.name = "b";
     ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, data, sizeof data), 0);
     ck_assert_uint_ge(b.len, after_first + 16 + sizeof data);
+    /* a small tensor waits in the group ... */
+    size_t before_small = b.len;
+    uint64_t small_dims[1] = {10};
+    struct cnnz_tensor_desc sd = d;
+    sd.name = "small";
+    sd.dims = small_dims;
+    ck_assert_int_eq(cnnz_writer_add_tensor(w, &sd, data, 10), 0);
+    ck_assert_uint_eq(b.len, before_small);
+    /* ... and goes out, in its own section, before the next large one */
+    d.name = "c";
+    ck_assert_int_eq(cnnz_writer_add_tensor(w, &d, data, sizeof data), 0);
+    ck_assert_uint_ge(b.len, before_small + 16 + 10 + 8 + 16 + sizeof data);
+    ck_assert(contains(b.data + before_small, b.len - before_small, data, 10));
     ck_assert_int_eq(cnnz_writer_finish(w), 0);
     cnnz_writer_free(w);
     ck_assert_int_eq(open_decode_verify(b.data, b.len, NULL), 0);

@@ -34,6 +34,7 @@ Suite *suite_quant(void);
 Suite *suite_huffman(void);
 Suite *suite_rans(void);
 Suite *suite_cabac(void);
+Suite *suite_matvec(void);
 
 /* Every long-running test case gets this timeout (seconds; Check scales it
  * by CK_TIMEOUT_MULTIPLIER). */
@@ -186,45 +187,89 @@ void test_alloc_init(struct test_alloc *a, long fail_at);
 struct cnnz_allocator test_alloc_hooks(struct test_alloc *a);
 
 /* ----------------------------------- spec-level files (test_patch.c) */
-/* An independent, spec-driven model of a .cnnz file (spec sections 3-5):
- * parse a valid image, change fields, serialize with the layout rules of the
- * spec (offsets, padding, checksums recomputed) so that a test breaks exactly
- * the rule it means to. */
+/* An independent, spec-driven model of a .cnnz file (spec sections 1.1,
+ * 3-5): parse a valid image, change fields, serialize with the layout rules
+ * of the spec (section offsets, implied stream offsets, padding, body
+ * lengths, checksums recomputed) so that a test breaks exactly the rule it
+ * means to. Fields that the spec derives (name_shared, suffix_length,
+ * coded_length, stream offsets, body_length, tdat_xxh64) are computed on
+ * serialize; a test that needs a wrong one sets it explicitly (raw_name,
+ * xs_stream.align, xs_section.gap, keep_tdat_xxh, xs_file.vf). */
 #define XS_MAX_SECTIONS 64
 #define XS_MAX_STREAMS 255
 
 struct xs_stream {
-    uint8_t role, coder, version, reserved;
-    uint16_t params_len;
-    uint8_t params[1024];
-    uint64_t offset; /* filled by xs_serialize */
+    uint8_t role, coder, version;
+    uint8_t *params;     /* owned, params_len bytes (NULL: zeros); set with xs_set_params */
+    uint64_t params_len; /* coder_params_length */
     uint64_t decoded_len;
-    uint64_t coded_xxh; /* recomputed from data unless the file says keep */
-    uint8_t *data;      /* the coded bytes (owned) */
+    uint8_t *data;       /* the coded bytes (owned); coded_length = data_len */
     size_t data_len;
-    size_t pos;         /* file offset of this stream entry (xs_serialize) */
+    unsigned align;      /* 0: the spec 4 rule; else lay the stream out at this alignment */
+    uint64_t offset;     /* implied (spec 4): filled by xs_parse and xs_serialize */
+    size_t pos;          /* file offset of this stream entry (xs_parse, xs_serialize) */
 };
 
 struct xs_tensor {
-    uint8_t *name; /* owned, name_len bytes */
-    uint16_t name_len;
+    uint8_t *name;       /* owned: the whole name (expanded), name_len bytes */
+    size_t name_len;
+    /* name_shared as written. Unless raw_name, xs_serialize sets it to the
+     * longest common prefix with the previous name (as libcnnz does) and
+     * writes the rest of name as the suffix. With raw_name, it writes
+     * name_shared and suffix as they are (name is then not used). */
+    uint64_t name_shared;
+    int raw_name;
+    uint8_t *suffix;     /* owned, raw_name only */
+    size_t suffix_len;
     uint8_t dtype, rank, repr, stream_count;
-    uint32_t section_index, reserved;
+    uint64_t section_index;
     uint64_t decoded_xxh;
     uint64_t dims[255];
-    uint16_t rp_len;
+    uint64_t rp_len;     /* repr_params_length (<= sizeof rp) */
     uint8_t rp[256];
     struct xs_stream s[XS_MAX_STREAMS];
-    size_t pos; /* file offset of this tensor entry (xs_serialize) */
+    size_t pos;          /* file offset of this tensor entry (xs_parse, xs_serialize) */
 };
 
 struct xs_section {
     uint8_t tag[4];
-    uint32_t flags;      /* written in the section header */
+    uint32_t flags;       /* written in the section header */
     uint32_t table_flags; /* written in the TDIR table entry */
-    uint64_t offset, body_len; /* filled by xs_serialize */
-    uint8_t *body; /* non-TDAT (or unreferenced TDAT) bodies, owned */
+    uint64_t offset, body_len; /* filled by xs_parse and xs_serialize */
+    /* A TDAT named by at least one tensor is laid out from its run's
+     * streams (spec 4). Any other section (and a TDAT named by none) has
+     * this body, written as it is; a TDAT named by none and without a body
+     * gets the 8 bytes of an empty run (XXH64 of nothing). */
+    uint8_t *body;        /* owned */
     size_t body_n;
+    /* TDAT laid out from streams: bytes between the end of the last stream
+     * and tdat_xxh64 (spec 4 says 0). > 0: that many zero bytes (covered by
+     * the checksum); < 0: the checksum overlaps the streams' last bytes. */
+    int gap;
+    uint64_t tdat_xxh; /* written as is when the file says keep_tdat_xxh */
+};
+
+/* Directory varint fields (spec 5.3, 5.3.1), for xs_vfault. */
+enum xs_vfield {
+    XS_V_NONE, XS_V_NAME_SHARED, XS_V_SUFFIX_LENGTH, XS_V_SECTION_INDEX, XS_V_DIM,
+    XS_V_REPR_PARAMS_LENGTH, XS_V_CODER_PARAMS_LENGTH, XS_V_CODED_LENGTH, XS_V_DECODED_LENGTH,
+    XS_V_FIELDS
+};
+/* How that one field is written instead of its minimal LEB128 (spec 1.1). */
+enum xs_venc {
+    XS_VENC_VALUE,    /* minimal, but the value below instead of the model's */
+    XS_VENC_PADDED,   /* the model's value with one redundant byte: final byte 0 */
+    XS_VENC_LONG,     /* the model's value padded to 11 bytes (final byte 0) */
+    XS_VENC_OVERFLOW, /* 10 minimal bytes of value 2^64: 80 x 9, 02 */
+    XS_VENC_CUT       /* the model's value with its last byte's high bit set, and
+                       * the tensor-entry area (and every entry after) ends there */
+};
+struct xs_vfault {
+    int field;      /* enum xs_vfield; XS_V_NONE: no fault */
+    size_t tensor;  /* of this tensor entry */
+    unsigned k;     /* dim index (XS_V_DIM) or stream index (stream fields) */
+    int enc;        /* enum xs_venc */
+    uint64_t value; /* XS_VENC_VALUE */
 };
 
 struct xs_file {
@@ -236,12 +281,14 @@ struct xs_file {
     size_t nt;
     struct xs_tensor *t;
     uint64_t trailer_reserved;
-    int keep_coded_xxh; /* 1: write s.coded_xxh as is */
-    uint64_t tdir_offset; /* filled by xs_serialize */
+    int keep_tdat_xxh;  /* 1: write each section's tdat_xxh as is */
+    struct xs_vfault vf; /* one directory varint written as a test says */
+    uint64_t tdir_offset; /* filled by xs_parse and xs_serialize */
     uint64_t trailer_offset;
 };
 
-/* Parse a valid image (asserts on anything unexpected). */
+/* Parse a valid image (asserts on anything unexpected, including every
+ * rule of spec 4 and 5.1 that the model checks). */
 void xs_parse(struct xs_file *f, const uint8_t *img, size_t n);
 void xs_free(struct xs_file *f);
 /* Serialize per the spec; returns an exact-size malloc'd image. */
@@ -250,11 +297,28 @@ uint8_t *xs_serialize(struct xs_file *f, size_t *n);
  * tensors' section indexes. */
 void xs_insert_section(struct xs_file *f, size_t at, const char tag[4], uint32_t flags,
                        const void *body, size_t body_n);
+/* Remove section at; fixes the tensors' section indexes above it. */
+void xs_remove_section(struct xs_file *f, size_t at);
+/* Start a new TDAT section (inserted right after the current one) at
+ * tensor t: t and the tensors after it in the same run move to it. */
+void xs_split_run(struct xs_file *f, size_t t);
 /* Index of the first section with tag, or -1. */
 long xs_find_section(const struct xs_file *f, const char tag[4]);
-/* Recompute, in a serialized image, the header, trailer, TDIR and META
- * checksums (META located through the TDIR table), in that dependency order. */
+/* Name helpers: the whole name, or name_shared and suffix written as they
+ * are (raw_name). */
+void xs_set_name(struct xs_tensor *t, const void *name, size_t n);
+void xs_set_raw_name(struct xs_tensor *t, uint64_t shared, const void *suffix, size_t n);
+/* coder_params (p NULL: n zero bytes); coded bytes; a deep copy of a stream. */
+void xs_set_params(struct xs_stream *s, const void *p, size_t n);
+void xs_set_data(struct xs_stream *s, const void *p, size_t n);
+void xs_stream_copy(struct xs_stream *dst, const struct xs_stream *src);
+/* Recompute, in a serialized image, the header checksum, every TDAT's
+ * tdat_xxh64 and the META checksum (sections located through the TDIR
+ * table, each only where its header agrees with the table), the TDIR and
+ * trailer checksums, in that dependency order. */
 void xs_fix_checksums(uint8_t *img, size_t n);
+/* Encode v as a minimal LEB128 varint (spec 1.1); returns its length. */
+size_t xs_varint(uint8_t *dst, uint64_t v);
 /* Build a META body from entries: key, type byte, reserved byte, value. */
 struct xs_meta_builder {
     struct membuf b;
