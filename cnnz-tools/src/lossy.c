@@ -176,6 +176,7 @@ static uint64_t cost_so_far(const cnnz_writer *w)
 }
 
 /* One line of the cnnz.quant metadata table (lossy.h). */
+static int report_line(struct lossy *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int report_line(struct lossy *l, const char *fmt, ...)
 {
     va_list ap;

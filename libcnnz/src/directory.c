@@ -400,7 +400,9 @@ int cnnz__directory_parse(cnnz_reader *r, struct cnnz_where *w)
     for (uint32_t t = 0; !err && t < ntensors; t++) {
         struct cnnz_tensor_info *ti = &r->tensors[t].info;
         ti->name = r->names + ar.name_off[t];
-        ti->dims = ti->rank ? r->dims + ar.dim_off[t] : NULL;
+        /* never NULL, so callers may copy rank * 8 bytes from it */
+        static const uint64_t no_dims[1];
+        ti->dims = ti->rank ? r->dims + ar.dim_off[t] : no_dims;
         ti->streams = ti->stream_count ? r->streams + ar.str_off[t] : NULL;
     }
     cnnz__free(&r->a, ar.name_off);
