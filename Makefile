@@ -309,46 +309,81 @@ demo: deps
 
 # ------------------------------------------------------------ conformance
 
-# conformance/gen.c writes the vectors of conformance/valid and the manifest.
-# `make conformance-vectors` regenerates the committed ones (after a format
-# change); `make test` regenerates them into $(BUILD)/conformance, requires
-# them to equal the committed files byte for byte, and decodes every vector
-# through libcnnz against the manifest's hashes.
-GEN_SRC     := conformance/gen.c
+# conformance/ (README.md there): the vectors of valid/, invalid/ and
+# uncommon/ and their manifest, made by cnnz-gen-vectors (gen*.c, on the
+# spec-only file model and encoders of cfile.c and coders.c); cnnz-gen,
+# random valid files for differential testing; cnnz-compare.
+# `make conformance-vectors` rewrites the committed vectors (after a format
+# change). `make test` runs conformance-check: the vectors regenerated into
+# $(BUILD)/conformance must equal the committed ones byte for byte, every
+# MUST-reject clause of the spec must have a vector (conformance/clauses),
+# libcnnz (--check) and `cnnz extract --conformance` (conformance/run) must
+# pass every vector, and CONF_QUICK_SEEDS random files must decode alike
+# through the library and the tool. `make conformance-fuzz` does the last
+# over CONF_SEEDS seeds from CONF_FIRST_SEED.
+CONF_COMMON := conformance/util.c conformance/cfile.c conformance/coders.c \
+               conformance/manifest.c conformance/wmodel.c
+GEN_SRCS    := conformance/gen.c conformance/gen_valid.c conformance/gen_invalid.c \
+               conformance/gen_uncommon.c
+CONF_OBJS   := $(call OBJ,$(CONF_COMMON))
 GEN_BIN     := $(BUILD)/cnnz-gen-vectors
+CGEN_BIN    := $(BUILD)/cnnz-gen
+COMPARE_BIN := $(BUILD)/cnnz-compare
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS   := $(call pc_libs,libcrypto,-lcrypto)
+CONF_LIBS    = $(STATIC_LIB) $(CRYPTO_LIBS) $(XXHASH_LIBS) -lm -pthread
+CONF_QUICK_SEEDS ?= 300
+CONF_SEEDS       ?= 10000
+CONF_FIRST_SEED  ?= 1
 
 $(BUILD)/obj/conformance/%.o: conformance/%.c $(FLAGS_STAMP)
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Ilibcnnz/include $(XXHASH_CFLAGS) $(CRYPTO_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Ilibcnnz/include -Icnnz-tools/formats $(XXHASH_CFLAGS) $(CRYPTO_CFLAGS) -c $< -o $@
 
-$(GEN_BIN): $(call OBJ,$(GEN_SRC)) $(STATIC_LIB)
+$(GEN_BIN): $(call OBJ,$(GEN_SRCS)) $(CONF_OBJS) $(STATIC_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(XXHASH_LIBS) -lm -pthread
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call OBJ,$(GEN_SRCS)) $(CONF_OBJS) $(CONF_LIBS)
 
--include $(patsubst %.o,%.d,$(call OBJ,$(GEN_SRC)))
+$(CGEN_BIN): $(call OBJ,conformance/cnnz-gen.c) $(CONF_OBJS) $(STATIC_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call OBJ,conformance/cnnz-gen.c) $(CONF_OBJS) $(CONF_LIBS)
 
-.PHONY: conformance-vectors conformance-check
+$(COMPARE_BIN): $(call OBJ,conformance/compare.c) $(CONF_OBJS) $(FMT_LIB) $(STATIC_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(call OBJ,conformance/compare.c) $(CONF_OBJS) $(FMT_LIB) $(CONF_LIBS)
+
+-include $(patsubst %.o,%.d,$(call OBJ,$(GEN_SRCS) $(CONF_COMMON) conformance/cnnz-gen.c conformance/compare.c))
+
+.PHONY: conformance-vectors conformance-check conformance-fuzz conformance-tools
+conformance-tools: $(GEN_BIN) $(CGEN_BIN) $(COMPARE_BIN) $(CNNZ_BIN)
+
 conformance-vectors: $(GEN_BIN)
-	find conformance/valid -name '*.cnnz' ! -name appendix-a.cnnz -delete
+	rm -rf conformance/valid conformance/invalid conformance/uncommon conformance/manifest.tsv
 	$(GEN_BIN) conformance
 
-conformance-check: $(GEN_BIN)
+conformance-check: conformance-tools
 	@rm -rf $(BUILD)/conformance
 	@$(GEN_BIN) $(BUILD)/conformance
 	@cmp conformance/manifest.tsv $(BUILD)/conformance/manifest.tsv || \
 	    { echo 'conformance: the manifest differs from the generator (make conformance-vectors)'; exit 1; }
-	@for f in $(BUILD)/conformance/valid/*.cnnz; do \
-	    cmp -s "$$f" "conformance/valid/$${f##*/}" || \
-	    { echo "conformance: $${f##*/} differs from the generator (make conformance-vectors)"; exit 1; }; \
+	@for t in valid invalid uncommon; do \
+	    for f in $(BUILD)/conformance/$$t/*.cnnz; do \
+	        cmp -s "$$f" "conformance/$$t/$${f##*/}" || \
+	        { echo "conformance: $$t/$${f##*/} differs from the generator (make conformance-vectors)"; exit 1; }; \
+	    done; \
+	    for f in conformance/$$t/*.cnnz; do \
+	        [ -e "$(BUILD)/conformance/$$t/$${f##*/}" ] || \
+	        { echo "conformance: $$f is not made by the generator"; exit 1; }; \
+	    done; \
 	done
-	@for f in conformance/valid/*.cnnz; do \
-	    [ "$${f##*/}" = appendix-a.cnnz ] || [ -e "$(BUILD)/conformance/valid/$${f##*/}" ] || \
-	    { echo "conformance: $$f is not made by the generator"; exit 1; }; \
-	done
+	python3 conformance/clauses spec/cnnz-format.md conformance/manifest.tsv
 	$(GEN_BIN) --check conformance
+	python3 conformance/run --strict --quiet --decoder '$(CNNZ_BIN) extract --conformance'
+	sh conformance/differential.sh $(BUILD) $(CONF_FIRST_SEED) $(CONF_QUICK_SEEDS) $(BUILD)/conformance-quick
+
+conformance-fuzz: conformance-tools
+	sh conformance/differential.sh $(BUILD) $(CONF_FIRST_SEED) $(CONF_SEEDS) $(BUILD)/conformance-fuzz
 
 # ------------------------------------------------------------------ bench
 
@@ -467,4 +502,5 @@ uninstall:
 
 .PHONY: clean
 clean:
-	rm -rf build build-asan build-ubsan build-fuzz $(filter-out build build-asan build-ubsan build-fuzz,$(BUILD))
+	rm -rf build build-asan build-ubsan build-fuzz build-ndebug \
+	    $(filter-out build build-asan build-ubsan build-fuzz build-ndebug,$(BUILD))

@@ -5,8 +5,8 @@
  * writer threads, metadata), then per tensor a descriptor and its data, read
  * by next_tensor(). Bytes past the end of the input read as zero, and data
  * and codebooks repeat a run of input bytes (fill()), so a short input can
- * describe a tensor of up to MAX_ELEMENTS elements: large enough for a
- * section of its own and for the writer's threads.
+ * describe a tensor of up to MAX_BYTES: large enough for a section of its
+ * own and for the writer's threads, small enough to keep the fuzzer fast.
  *
  * Checked, for every input:
  *  - a descriptor that cnnz.h documents as valid is accepted; one it
@@ -34,7 +34,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_TENSORS 4
-#define MAX_ELEMENTS 16384u /* 64 KiB of f32: a section of its own, and threads */
+#define MAX_BYTES 65536u /* decoded bytes of one tensor: a section of its own, threads */
 #define NAME_MAX_FUZZ 15 /* fuzzer-chosen names; generated ones are longer */
 
 /* The fuzzer's bytes, front to back; zero past the end. */
@@ -171,10 +171,11 @@ static int next_tensor(struct in *s, struct tensor *t, unsigned index, int ncode
     for (unsigned k = 0; k < rank; k++) {
         t->dims[k] = get8(s);
         n *= t->dims[k];
-        if (n > MAX_ELEMENTS)
-            n = MAX_ELEMENTS + 1; /* saturate: a zero dim still makes it 0 */
+        if (n > MAX_BYTES)
+            n = MAX_BYTES + 1; /* saturate: a zero dim still makes it 0 */
     }
-    if (n > MAX_ELEMENTS)
+    const size_t es = cnnz_dtype_size(dt);
+    if (n * (es ? es : 1) > MAX_BYTES)
         return 0;
     t->elements = n;
     struct cnnz_tensor_desc *d = &t->d;
@@ -183,7 +184,6 @@ static int next_tensor(struct in *s, struct tensor *t, unsigned index, int ncode
     d->coder = coder;
     d->rank = rank;
     d->dims = t->dims;
-    const size_t es = cnnz_dtype_size(dt);
     int quant = rp == CNNZ_REPR_AFFINE || rp == CNNZ_REPR_HAM || rp == CNNZ_REPR_SHAM;
     if (quant)
         d->symbol_dtype = sym_q[fl & 3];

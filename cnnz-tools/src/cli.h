@@ -53,10 +53,11 @@ int outfile_commit(struct outfile *o);
 /* Remove the temp file (after an error). Safe after commit. */
 void outfile_abort(struct outfile *o);
 /* One .npy file (the header for dtype and dims, then n bytes of data),
- * written atomically with outfile_open's rules; input is the file it comes
- * from (cmd_extract.c). Returns 0 or prints and returns EXIT_ERR. */
-int cli_write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
-                  const uint64_t *dims, const void *data, size_t n);
+ * written atomically with outfile_open's rules; inputs are the files it is
+ * made from, which it must not replace (cmd_extract.c). Returns 0 or prints
+ * and returns EXIT_ERR. */
+int cli_write_npy(const char *path, int force, char *const *inputs, int ninputs, int dtype,
+                  unsigned rank, const uint64_t *dims, const void *data, size_t n);
 
 /* Tensor name -> file name: bytes outside [A-Za-z0-9._-] become %XX, and
  * "." / ".." are encoded whole, so every name maps to one safe file name. */

@@ -11,6 +11,7 @@
 static const char help[] =
     "usage: cnnz extract IN.cnnz [-o DIR] [--tensor NAME]... [--stored | --levels] [-f]\n"
     "                    [-j N]\n"
+    "       cnnz extract --conformance IN.cnnz OUTDIR\n"
     "\n"
     "Writes each tensor (or each NAME) as DIR/FILE.npy (DIR defaults to '.', and is\n"
     "created if missing). FILE is the tensor name with every byte outside\n"
@@ -28,10 +29,14 @@ static const char help[] =
     "                 FILE.affine.npy; other tensors as usual\n"
     "  --tensor NAME  only this tensor (repeatable)\n"
     "  -f             overwrite existing .npy files\n"
-    "  -j N           decode N tensors at a time (default: all cores)\n";
+    "  -j N           decode N tensors at a time (default: all cores)\n"
+    "  --conformance  the decoder contract of conformance/README.md: verify the\n"
+    "                 whole file first (spec 9.3; on a fault print it with its\n"
+    "                 [CNNZ_E_...] token and exit 1), then write tensor i as\n"
+    "                 OUTDIR/i.npy and its name, byte for byte, as OUTDIR/i.name\n";
 
-int cli_write_npy(const char *path, int force, char *input, int dtype, unsigned rank,
-                     const uint64_t *dims, const void *data, size_t n)
+int cli_write_npy(const char *path, int force, char *const *inputs, int ninputs, int dtype,
+                  unsigned rank, const uint64_t *dims, const void *data, size_t n)
 {
     unsigned char h[NPY_HEADER_MAX];
     size_t hl;
@@ -41,7 +46,7 @@ int cli_write_npy(const char *path, int force, char *input, int dtype, unsigned 
         return EXIT_ERR;
     }
     struct outfile o;
-    if (outfile_open(&o, path, force, &input, 1))
+    if (outfile_open(&o, path, force, inputs, ninputs))
         return EXIT_ERR;
     if (outfile_write(&o, h, hl) || outfile_write(&o, data, n)) {
         cli_error("%s: cannot write: %s", path, outfile_reason(&o));
@@ -74,7 +79,7 @@ static int write_side(const cnnz_reader *r, char *in, size_t i, const struct cnn
     if (ti->repr == CNNZ_REPR_AFFINE) {
         double so[2] = {ti->scale, ti->offset};
         uint64_t two = 2;
-        rc = cli_write_npy(path, force, in, CNNZ_DT_F64, 1, &two, so, sizeof so);
+        rc = cli_write_npy(path, force, &in, 1, CNNZ_DT_F64, 1, &two, so, sizeof so);
     } else {
         uint64_t k = ti->codebook_size;
         size_t bytes = (size_t)ti->streams[0].decoded_bytes;
@@ -82,15 +87,32 @@ static int write_side(const cnnz_reader *r, char *in, size_t i, const struct cnn
         struct cnnz_where w = {0};
         int err = cb ? cnnz_reader_decode_stream(r, i, 0, cb, bytes, &w) : CNNZ_E_NOMEM;
         rc = err ? cli_lib_error(in, r, &w, err)
-                 : cli_write_npy(path, force, in, ti->dtype, 1, &k, cb, bytes);
+                 : cli_write_npy(path, force, &in, 1, ti->dtype, 1, &k, cb, bytes);
         free(cb);
     }
     free(path);
     return rc;
 }
 
+/* --conformance: the tensor's name, byte for byte, as DIR/i.name. */
+static int write_name(const char *dir, size_t i, char *in, const struct cnnz_tensor_info *ti)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%zu.name", dir, i);
+    struct outfile o;
+    if (outfile_open(&o, path, 0, &in, 1))
+        return EXIT_ERR;
+    if (outfile_write(&o, ti->name, ti->name_len)) {
+        cli_error("%s: cannot write: %s", path, outfile_reason(&o));
+        outfile_abort(&o);
+        return EXIT_ERR;
+    }
+    return outfile_commit(&o);
+}
+
+/* conformance: files named by index (i.npy, i.name), which any name fits. */
 static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir, int stored,
-                       int force)
+                       int force, int conformance)
 {
     struct cnnz_tensor_info ti;
     cnnz_reader_tensor_info(r, i, &ti);
@@ -131,7 +153,10 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
         rc = cli_lib_error(in, r, &w, err);
     } else {
         char file[3 * CNNZ_MAX_NAME_BYTES + 8];
-        cli_name_to_file(ti.name, ti.name_len, file, sizeof file);
+        if (conformance)
+            snprintf(file, sizeof file, "%zu", i);
+        else
+            cli_name_to_file(ti.name, ti.name_len, file, sizeof file);
         size_t pl = strlen(dir) + strlen(file) + 8;
         char *path = malloc(pl);
         if (!path) {
@@ -139,8 +164,10 @@ static int extract_one(const cnnz_reader *r, char *in, size_t i, const char *dir
             return EXIT_ERR;
         }
         snprintf(path, pl, "%s/%s.npy", dir, file);
-        rc = cli_write_npy(path, force, in, dtype, ti.rank, ti.dims, buf, (size_t)bytes);
+        rc = cli_write_npy(path, force, &in, 1, dtype, ti.rank, ti.dims, buf, (size_t)bytes);
         free(path);
+        if (!rc && conformance)
+            rc = write_name(dir, i, in, &ti);
         if (!rc && (levels || (stored == 2 && ti.repr == CNNZ_REPR_AFFINE)))
             rc = write_side(r, in, i, &ti, dir, force);
     }
@@ -154,7 +181,7 @@ struct pool {
     const cnnz_reader *r;
     char *in;
     const char *dir;
-    int stored, force;
+    int stored, force, conformance;
     const size_t *idx;
     size_t n, next;
     int rc;
@@ -171,7 +198,7 @@ static void *pool_worker(void *arg)
         pthread_mutex_unlock(&p->lock);
         if (stop)
             return NULL;
-        int rc = extract_one(p->r, p->in, p->idx[k], p->dir, p->stored, p->force);
+        int rc = extract_one(p->r, p->in, p->idx[k], p->dir, p->stored, p->force, p->conformance);
         if (rc) {
             pthread_mutex_lock(&p->lock);
             if (p->rc == EXIT_OK)
@@ -204,7 +231,7 @@ int cmd_extract(int argc, char **argv)
     const char *jobs = NULL;
     char *in = NULL;
     const char *dir = ".";
-    int stored = 0, force = 0, nsel = 0;
+    int stored = 0, force = 0, nsel = 0, conformance = 0;
     const char **sel = calloc((size_t)argc + 1, sizeof *sel);
     if (!sel)
         return EXIT_ERR;
@@ -227,12 +254,18 @@ int cmd_extract(int argc, char **argv)
             stored = a[2] == 's' ? 1 : 2;
         } else if (!strcmp(a, "-f") || !strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--conformance")) {
+            conformance = 1;
+        } else if (conformance && in && !strcmp(dir, ".") && !(a[0] == '-' && a[1])) {
+            dir = a; /* --conformance IN.cnnz OUTDIR */
         } else if ((a[0] == '-' && a[1]) || in) {
             rc = EXIT_USAGE;
         } else {
             in = argv[i];
         }
     }
+    if (conformance && (stored || nsel))
+        rc = EXIT_USAGE;
     if (rc || !in) {
         fputs(help, stderr);
         free(sel);
@@ -245,6 +278,12 @@ int cmd_extract(int argc, char **argv)
     if (err) {
         free(sel);
         return cli_lib_error(in, NULL, &w, err);
+    }
+    if (conformance && (err = cnnz_reader_verify(r, &w)) != 0) {
+        rc = cli_lib_error(in, r, &w, err);
+        cnnz_reader_close(r);
+        free(sel);
+        return rc;
     }
     struct stat st;
     if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0) {
@@ -267,7 +306,7 @@ int cmd_extract(int argc, char **argv)
     }
     if (rc == EXIT_OK) {
         struct pool p = {.r = r, .in = in, .dir = dir, .stored = stored, .force = force,
-                         .idx = idx, .n = n};
+                         .conformance = conformance, .idx = idx, .n = n};
         rc = extract_all(&p, threads);
     }
     free(idx);

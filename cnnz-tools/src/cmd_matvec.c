@@ -72,7 +72,8 @@ static float *load_vector(const char *path, uint64_t *n)
 int cmd_matvec(int argc, char **argv)
 {
     char *in = NULL;
-    const char *name = NULL, *xpath = NULL, *out = NULL, *jobs = NULL;
+    const char *name = NULL, *out = NULL, *jobs = NULL;
+    char *xpath = NULL;
     int trans = 0, verify = 0, force = 0, rc = EXIT_OK;
     for (int i = 1; i < argc && rc == EXIT_OK; i++) {
         const char *a = argv[i];
@@ -149,7 +150,8 @@ int cmd_matvec(int argc, char **argv)
     }
     if (!rc) {
         /* float32 is little-endian in the file, as on every host cnnz runs on */
-        rc = cli_write_npy(out, force, in, CNNZ_DT_F32, 1, &yn, y, (size_t)yn * sizeof *y);
+        char *inputs[2] = {in, xpath}; /* -o must replace neither */
+        rc = cli_write_npy(out, force, inputs, 2, CNNZ_DT_F32, 1, &yn, y, (size_t)yn * sizeof *y);
     }
     free(x);
     free(y);

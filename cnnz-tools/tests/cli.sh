@@ -252,6 +252,9 @@ expect 0 "matvec -j 3" "$cnnz" matvec mq.cnnz --tensor mw --input mx.npy -o y3.n
 cmp -s y1.npy y3.npy && cmp -s y1.npy y-mq.npy && ok "matvec gives the same bytes for every -j" || bad "matvec gives the same bytes for every -j"
 expect 1 "matvec refuses to overwrite without -f" "$cnnz" matvec mq.cnnz --tensor mw --input mx.npy -o y1.npy
 expect 0 "matvec -f overwrites" "$cnnz" matvec mq.cnnz --tensor mw --input mx16.npy -o y1.npy -f
+cp mx.npy mxcopy.npy
+expect 1 "matvec -o the input vector is refused, even with -f" "$cnnz" matvec mq.cnnz --tensor mw --input mxcopy.npy -o mxcopy.npy -f
+cmp -s mx.npy mxcopy.npy && ok "the input vector is untouched" || bad "the input vector is untouched"
 expect 1 "matvec with a vector of the wrong length" "$cnnz" matvec mq.cnnz --tensor mw --input mxt.npy -o ybad.npy
 [ ! -e ybad.npy ] && ok "a failed matvec writes no output" || bad "a failed matvec writes no output"
 expect 1 "matvec on a missing tensor" "$cnnz" matvec mq.cnnz --tensor nope --input mx.npy -o ybad.npy
