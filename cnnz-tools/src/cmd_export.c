@@ -55,10 +55,9 @@ int cmd_export(int argc, char **argv)
     }
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, in, &opts);
-    if (err)
-        return cli_lib_error(in, NULL, &w, err);
+    if (cli_open(in, &r))
+        return EXIT_ERR;
+    int err;
     size_t n = cnnz_reader_tensor_count(r), nm = 0;
     /* One array per writer: each takes its own tensor struct. */
     struct safetensors_tensor *t = calloc(n ? n : 1, sizeof *t);

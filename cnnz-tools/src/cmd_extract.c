@@ -273,11 +273,10 @@ int cmd_extract(int argc, char **argv)
     }
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, in, &opts);
-    if (err) {
+    int err;
+    if (cli_open(in, &r)) {
         free(sel);
-        return cli_lib_error(in, NULL, &w, err);
+        return EXIT_ERR;
     }
     if (conformance && (err = cnnz_reader_verify(r, &w)) != 0) {
         rc = cli_lib_error(in, r, &w, err);

@@ -259,11 +259,8 @@ int cmd_inspect(int argc, char **argv)
         return EXIT_USAGE;
     }
     cnnz_reader *r;
-    struct cnnz_where w = {0};
-    struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, in, &opts);
-    if (err)
-        return cli_lib_error(in, NULL, &w, err);
+    if (cli_open(in, &r))
+        return EXIT_ERR;
     int rc = EXIT_OK;
     if (json)
         rc = print_json(r, in);

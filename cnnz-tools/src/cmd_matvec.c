@@ -109,10 +109,9 @@ int cmd_matvec(int argc, char **argv)
         return EXIT_USAGE;
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, in, &opts);
-    if (err)
-        return cli_lib_error(in, NULL, &w, err);
+    if (cli_open(in, &r))
+        return EXIT_ERR;
+    int err;
     size_t index;
     struct cnnz_tensor_info ti;
     uint64_t rows = 0, cols = 0, xn = 0;

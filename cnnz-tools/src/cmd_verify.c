@@ -33,11 +33,9 @@ int cmd_verify(int argc, char **argv)
         return EXIT_USAGE;
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    struct cnnz_open_options opts = {.where = &w};
-    int err = cnnz_reader_open_path(&r, in, &opts);
-    if (err)
-        return cli_lib_error(in, NULL, &w, err);
-    err = cnnz_reader_verify_mt(r, threads, &w);
+    if (cli_open(in, &r))
+        return EXIT_ERR;
+    int err = cnnz_reader_verify_mt(r, threads, &w);
     int rc = EXIT_OK;
     if (err) {
         rc = cli_lib_error(in, r, &w, err);

@@ -34,6 +34,14 @@ int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_wher
     return EXIT_ERR;
 }
 
+int cli_open(const char *path, cnnz_reader **r)
+{
+    struct cnnz_where w = {0};
+    struct cnnz_open_options o = {.where = &w};
+    int err = cnnz_reader_open_path(r, path, &o);
+    return err ? cli_lib_error(path, NULL, &w, err) : EXIT_OK;
+}
+
 /* Inputs that were read rather than mapped, so cli_unmap_file knows which is which. */
 static unsigned char *read_bufs[64];
 static size_t nread_bufs;
