@@ -17,9 +17,11 @@ __attribute__((format(printf, 1, 2)))
 void cli_error(const char *fmt, ...);
 /* Report a library failure on path with its location. Returns EXIT_ERR. */
 int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_where *w, int err);
-/* Open a .cnnz file for a command. Returns 0, or prints why (with the
- * place in the file) and returns EXIT_ERR. */
-int cli_open(const char *path, cnnz_reader **r);
+/* Open a .cnnz file for a command; decode: the command decodes tensors, so
+ * a tensor or stream beyond half of the machine's memory is refused
+ * (CNNZ_E_LIMIT). Returns 0, or prints why (with the place in the file) and
+ * returns EXIT_ERR. */
+int cli_open(const char *path, int decode, cnnz_reader **r);
 /* Map a whole file read-only (or read it, when it cannot be mapped), so
  * inputs larger than memory are paged in as used. Returns 0 or prints and
  * returns EXIT_ERR. Release with cli_unmap_file. */

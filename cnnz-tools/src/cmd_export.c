@@ -55,7 +55,7 @@ int cmd_export(int argc, char **argv)
     }
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    if (cli_open(in, &r))
+    if (cli_open(in, 1, &r))
         return EXIT_ERR;
     int err;
     size_t n = cnnz_reader_tensor_count(r), nm = 0;

@@ -274,7 +274,7 @@ int cmd_extract(int argc, char **argv)
     cnnz_reader *r;
     struct cnnz_where w = {0};
     int err;
-    if (cli_open(in, &r)) {
+    if (cli_open(in, 1, &r)) {
         free(sel);
         return EXIT_ERR;
     }

@@ -259,7 +259,7 @@ int cmd_inspect(int argc, char **argv)
         return EXIT_USAGE;
     }
     cnnz_reader *r;
-    if (cli_open(in, &r))
+    if (cli_open(in, 0, &r))
         return EXIT_ERR;
     int rc = EXIT_OK;
     if (json)

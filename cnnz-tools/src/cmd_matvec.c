@@ -109,7 +109,7 @@ int cmd_matvec(int argc, char **argv)
         return EXIT_USAGE;
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    if (cli_open(in, &r))
+    if (cli_open(in, 1, &r))
         return EXIT_ERR;
     int err;
     size_t index;

@@ -33,7 +33,7 @@ int cmd_verify(int argc, char **argv)
         return EXIT_USAGE;
     cnnz_reader *r;
     struct cnnz_where w = {0};
-    if (cli_open(in, &r))
+    if (cli_open(in, 1, &r))
         return EXIT_ERR;
     int err = cnnz_reader_verify_mt(r, threads, &w);
     int rc = EXIT_OK;

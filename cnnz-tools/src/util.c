@@ -34,10 +34,22 @@ int cli_lib_error(const char *path, const cnnz_reader *r, const struct cnnz_wher
     return EXIT_ERR;
 }
 
-int cli_open(const char *path, cnnz_reader **r)
+int cli_open(const char *path, int decode, cnnz_reader **r)
 {
+    /* A few bytes can declare a tensor of any size (a stream of one repeated
+     * symbol): the commands that decode hold a whole tensor in memory, so
+     * they refuse one beyond half of this machine's memory (CNNZ_E_LIMIT)
+     * rather than let a small file make them allocate and fill it. */
+    struct cnnz_limits lim;
+    cnnz_limits_default(&lim);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (decode && pages > 0 && page > 0) {
+        uint64_t half = (uint64_t)pages / 2 * (uint64_t)page;
+        lim.max_tensor_bytes = half < lim.max_tensor_bytes ? half : lim.max_tensor_bytes;
+        lim.max_stream_bytes = half < lim.max_stream_bytes ? half : lim.max_stream_bytes;
+    }
     struct cnnz_where w = {0};
-    struct cnnz_open_options o = {.where = &w};
+    struct cnnz_open_options o = {.limits = &lim, .where = &w};
     int err = cnnz_reader_open_path(r, path, &o);
     return err ? cli_lib_error(path, NULL, &w, err) : EXIT_OK;
 }

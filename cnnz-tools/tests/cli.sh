@@ -294,5 +294,19 @@ else
     echo "note: corpus not installed; skipping the real-model CLI checks"
 fi
 
+# A 232-byte file (made from the spec by mkbig.py) that declares 2^45 zero
+# bytes: the commands that decode refuse it at open, before allocating.
+mkbig=$start/cnnz-tools/tests/mkbig.py
+python3 "$mkbig" small.cnnz 1000 && python3 "$mkbig" big.cnnz 35184372088832 &&
+    ok "mkbig.py writes its files" || bad "mkbig.py writes its files"
+expect 0 "a spec-built one-run huffman file verifies" "$cnnz" verify small.cnnz
+expect 0 "inspect lists the huge tensor" "$cnnz" inspect big.cnnz
+for c in "verify big.cnnz" "extract big.cnnz -o bigx" "export big.cnnz -o big.npz"; do
+    expect 1 "$c: a tensor beyond half the memory is refused" "$cnnz" $c
+    grep -q 'CNNZ_E_LIMIT' err.txt && ok "$c says CNNZ_E_LIMIT" || bad "$c says CNNZ_E_LIMIT"
+done
+[ ! -e big.npz ] && [ ! -e bigx/big.npy ] && ok "nothing written for the huge tensor" ||
+    bad "nothing written for the huge tensor"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
