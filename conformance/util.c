@@ -88,6 +88,8 @@ void cf_buf_str(struct cf_buf *b, const char *s)
 
 void cf_buf_zeros(struct cf_buf *b, size_t n)
 {
+    if (!n)
+        return;
     reserve(b, n);
     memset(b->p + b->n, 0, n);
     b->n += n;

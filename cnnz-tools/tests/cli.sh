@@ -307,6 +307,13 @@ for c in "verify big.cnnz" "extract big.cnnz -o bigx" "export big.cnnz -o big.np
 done
 [ ! -e big.npz ] && [ ! -e bigx/big.npy ] && ok "nothing written for the huge tensor" ||
     bad "nothing written for the huge tensor"
+# extract --conformance: the decoder contract of conformance/README.md
+expect 0 "extract --conformance" "$cnnz" extract --conformance small.cnnz cdir
+[ -s cdir/0.npy ] && [ "$(cat cdir/0.name)" = big ] && ok "--conformance writes 0.npy and 0.name" ||
+    bad "--conformance writes 0.npy and 0.name"
+cp small.cnnz bad.cnnz && printf '\377' | dd of=bad.cnnz bs=1 seek=80 conv=notrunc 2>/dev/null
+expect 1 "extract --conformance rejects a damaged file" "$cnnz" extract --conformance bad.cnnz cdir2
+grep -q 'CNNZ_E_' err.txt && ok "--conformance prints the error token" || bad "--conformance prints the error token"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -40,6 +40,8 @@ static int planes_rebuild(const struct cnnz_tensor_info *ti, const struct cnnz__
                           struct cnnz__cursor *cur, uint64_t first, size_t count, uint8_t *dst)
 {
     (void)cur;
+    if (!count) /* dst and the streams may be NULL: no arithmetic on them */
+        return CNNZ_OK;
     const size_t es = cnnz_dtype_size(ti->dtype);
     const uint8_t *hi = ss->data[0] + 2 * first;
     for (size_t i = 0; i < count; i++) {
