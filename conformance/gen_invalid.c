@@ -1008,6 +1008,24 @@ static void stream_faults(struct gen *g)
     f.t[T_HUFF].s[0].decoded_len = 95;
     rej(g, "decoded-length-huffman", &f, STREAM, "plain u8 [96], huffman decoded_length 95",
         "R-5.3.1-decoded-length");
+
+    /* the expansion cap: one huffman run block (a 4-byte varint header and
+     * the symbol: 5 coded bytes) of 2^20 x 5 + 65537 zero symbols, one over
+     * the cap; and one of 2^40 (8 coded bytes). Well-formed streams else. */
+    static const uint64_t over[] = {(UINT64_C(5) << 20) + 65537, UINT64_C(1) << 40};
+    for (size_t i = 0; i < 2; i++) {
+        from_base(&f);
+        struct cf_tensor *t = &f.t[T_HUFF];
+        t->dims[0] = over[i];
+        t->s[0].decoded_len = over[i];
+        cf_buf_set(&t->s[0].data, NULL, 0);
+        cf_buf_varint(&t->s[0].data, (over[i] - 1) << 2); /* a run block */
+        cf_buf_u8(&t->s[0].data, 0);
+        char name[64];
+        snprintf(name, sizeof name, "expansion-cap-%s", i ? "2-40" : "by-one");
+        rej(g, name, &f, FLIMIT, "a huffman stream decoding to more than 2^20 x its coded "
+            "bytes + 65536", "R-5.3.1-expansion");
+    }
 }
 
 /* ------------------------------------------------------------ 5.4 metadata */

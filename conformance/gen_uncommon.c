@@ -299,21 +299,24 @@ static void all_in_one(struct gen *g)
     cf_wfree(&m);
 }
 
-/* Large decoded tensors from a few coded bytes: a decoder with a memory
- * limit may decline them (CNNZ_E_LIMIT). */
+/* Large decoded tensors from a few coded bytes, within the expansion cap of
+ * spec 5.3.1 (2^20 x coded + 65536): a decoder with a memory limit may
+ * decline them (CNNZ_E_LIMIT). 16 MiB in four huffman run blocks (20 coded
+ * bytes), and a one-symbol rANS stream (1 coded byte) exactly at the cap. */
 static void large(struct gen *g)
 {
-    const uint64_t n = UINT64_C(1) << 24;
+    const uint64_t n = UINT64_C(1) << 24, at_cap = (UINT64_C(1) << 20) + 65536;
     uint8_t *dec = cf_alloc((size_t)n);
     memset(dec, 0x5A, (size_t)n);
     struct cf_buf coded = {0};
-    cf_huf_block_run(&coded, 1, 0x5A, n);
-    gen_stream_file(g, "uncommon", "huffman-run-16-mib", 1, CNNZ_CODER_HUFFMAN, "\x01", 1,
-                    coded.p, coded.n, dec, (size_t)n, "coder=huffman,one-run-block,decoded=16MiB",
-                    "7.2.2");
-    gen_stream_file(g, "uncommon", "rans-one-symbol-16-mib", 1, CNNZ_CODER_RANS, "\x01\x00\x00",
-                    3, "\x5A", 1, dec, (size_t)n, "coder=rans,kind=one-symbol,decoded=16MiB",
-                    "7.3.2");
+    for (int b = 0; b < 4; b++)
+        cf_huf_block_run(&coded, 1, 0x5A, n / 4);
+    gen_stream_file(g, "uncommon", "huffman-runs-16-mib", 1, CNNZ_CODER_HUFFMAN, "\x01", 1,
+                    coded.p, coded.n, dec, (size_t)n, "coder=huffman,run-blocks,decoded=16MiB",
+                    "7.2.2,5.3.1");
+    gen_stream_file(g, "uncommon", "rans-one-symbol-at-cap", 1, CNNZ_CODER_RANS, "\x01\x00\x00",
+                    3, "\x5A", 1, dec, (size_t)at_cap,
+                    "coder=rans,kind=one-symbol,decoded=1MiB+64KiB", "7.3.2,5.3.1");
     cf_buf_free(&coded);
     free(dec);
 }

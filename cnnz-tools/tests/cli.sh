@@ -294,13 +294,20 @@ else
     echo "note: corpus not installed; skipping the real-model CLI checks"
 fi
 
-# A 232-byte file (made from the spec by mkbig.py) that declares 2^45 zero
-# bytes: the commands that decode refuse it at open, before allocating.
+# Files made from the spec by mkbig.py: 2^45 zero bytes in one 8-byte run
+# block break the expansion cap (spec 5.3.1) and are refused by every
+# command; 2^38 bytes in 65536 blocks (a 320 KiB file) are valid, and the
+# commands that decode refuse them at open (more than half of any machine's
+# memory), before allocating.
 mkbig=$start/cnnz-tools/tests/mkbig.py
-python3 "$mkbig" small.cnnz 1000 && python3 "$mkbig" big.cnnz 35184372088832 &&
+python3 "$mkbig" small.cnnz 1000 && python3 "$mkbig" bomb.cnnz 35184372088832 &&
+    python3 "$mkbig" big.cnnz 274877906944 4194304 &&
     ok "mkbig.py writes its files" || bad "mkbig.py writes its files"
 expect 0 "a spec-built one-run huffman file verifies" "$cnnz" verify small.cnnz
-expect 0 "inspect lists the huge tensor" "$cnnz" inspect big.cnnz
+expect 1 "inspect refuses a stream beyond the expansion cap" "$cnnz" inspect bomb.cnnz
+grep -q 'CNNZ_E_FORMAT_LIMIT' err.txt && ok "... with CNNZ_E_FORMAT_LIMIT" ||
+    bad "... with CNNZ_E_FORMAT_LIMIT"
+expect 0 "inspect lists the huge tensor within the cap" "$cnnz" inspect big.cnnz
 for c in "verify big.cnnz" "extract big.cnnz -o bigx" "export big.cnnz -o big.npz"; do
     expect 1 "$c: a tensor beyond half the memory is refused" "$cnnz" $c
     grep -q 'CNNZ_E_LIMIT' err.txt && ok "$c says CNNZ_E_LIMIT" || bad "$c says CNNZ_E_LIMIT"

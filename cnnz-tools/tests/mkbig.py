@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Write a small, valid .cnnz file (spec sections 3-5, 7.2) whose one tensor
-declares COUNT u8 elements, all zero: a huffman stream of one `run` block
-(7.2.2), a few bytes whatever COUNT is. The decoded checksum is that of
-COUNT zero bytes only when COUNT is small enough to hash here (<= 2^24);
-beyond that the file is for tests that must refuse it before decoding.
+"""Write a small .cnnz file (spec sections 3-5, 7.2) whose one tensor
+declares COUNT u8 elements, all zero: a huffman stream of `run` blocks
+(7.2.2) of BLOCK symbols each (default: one block for all), 5 bytes or so a
+block whatever BLOCK is. Valid when it keeps to the expansion cap of spec
+5.3.1 (COUNT <= 2^20 x coded bytes + 65536), else a file that must be
+refused with CNNZ_E_FORMAT_LIMIT. The decoded checksum is that of COUNT zero
+bytes only when COUNT is small enough to hash here (<= 2^24); beyond that
+the file is for tests that must refuse it before decoding.
 
-usage: mkbig.py OUT.cnnz COUNT
+usage: mkbig.py OUT.cnnz COUNT [BLOCK]
 """
 import struct
 import sys
@@ -72,14 +75,18 @@ def pad8(f):
 
 def main():
     out, count = sys.argv[1], int(sys.argv[2])
+    block = int(sys.argv[3]) if len(sys.argv) > 3 else count
     assert xxh64(b'') == 0xEF46DB3751D8E999
     q = lambda v: struct.pack('<Q', v)
     u32 = lambda v: struct.pack('<I', v)
     f = bytearray()
     h = b'\x89CNZ\r\n\x1a\n' + struct.pack('<HHI', 1, 0, 0) + bytes(40)
     f += h + q(xxh64(h))
-    # TDAT: the huffman stream (7.2.2: one run block of `count` zero symbols)
-    stream = varint((count - 1) * 4) + b'\x00'
+    # TDAT: the huffman stream (7.2.2: run blocks of zero symbols)
+    full, last = divmod(count, block)
+    stream = (varint((block - 1) * 4) + b'\x00') * full
+    if last:
+        stream += varint((last - 1) * 4) + b'\x00'
     body = stream + q(xxh64(stream))
     tdat = len(f)
     f += b'TDAT' + u32(1) + q(len(body)) + body

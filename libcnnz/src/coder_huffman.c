@@ -30,6 +30,8 @@
 #define HUF_FOUR 1024u
 /* spec 7.2.2: block types */
 enum { HUF_RUN = 0, HUF_CODE = 1, HUF_REPEAT = 2 };
+/* Symbols in one run block the encoder writes (4 or 5 coded bytes). */
+#define RUN_MAX ((size_t)1 << 16)
 
 /* Width-2 decoder: most bits of the first-level table (an implementation
  * choice): 2^13 entries (32 KiB, fewer second-level lookups) for blocks
@@ -1259,12 +1261,19 @@ static int emit_block(struct huf_enc *e, size_t from, size_t count)
     if ((err = cnnz__buf_reserve(out, bound)))
         return err;
     nc->n = present(e, e->hc, e->lc, e->nc, nc->list);
-    if (nc->n == 1) { /* spec 7.2.2: a run of one symbol */
+    if (nc->n == 1) { /* spec 7.2.2: runs of one symbol */
         uint32_t x = nc->list[0], sym = e->w == 1 ? x : e->dsym[x];
-        if ((err = cnnz__buf_varint(out, (uint64_t)(count - 1) << 2 | HUF_RUN)))
-            return err;
         uint8_t b[2] = {(uint8_t)sym, (uint8_t)(sym >> 8)};
-        return cnnz__buf_append(out, b, e->w);
+        /* at most RUN_MAX a block, so the stream stays within the expansion
+         * cap of spec 5.3.1 however long the run */
+        for (size_t left = count; left && !err;) {
+            size_t k = left < RUN_MAX ? left : RUN_MAX;
+            err = cnnz__buf_varint(out, (uint64_t)(k - 1) << 2 | HUF_RUN);
+            if (!err)
+                err = cnnz__buf_append(out, b, e->w);
+            left -= k;
+        }
+        return err;
     }
     if ((err = make_lengths(e, e->hc, nc->list, nc->n, nc->len)))
         return err;

@@ -926,6 +926,19 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     if ((err = histogram(a, src, n, width, &w)))
         goto done;
 
+    if (w.k == 1 && (uint64_t)n * width > 65536) {
+        /* A stream of the symbol alone codes any length in `width` bytes,
+         * past the expansion cap of spec 5.3.1 once long enough. A phantom
+         * second symbol of count 1 (never coded) makes each symbol cost a
+         * few hundred-thousandths of a bit instead, within the cap. */
+        uint32_t s = w.sym[0], ph = s ^ 1;
+        uint64_t c = w.c[0];
+        w.sym[0] = ph < s ? ph : s;
+        w.c[0] = ph < s ? 1 : c;
+        w.sym[1] = ph < s ? s : ph;
+        w.c[1] = ph < s ? c : 1;
+        w.k = 2;
+    }
     if (w.k == 1) { /* spec 7.3.2: the symbol alone */
         if ((err = cnnz__buf_append(out, src, width)) ||
             (err = cnnz__buf_append(params_out, params, sizeof params)))

@@ -181,6 +181,8 @@ static int parse_streams(cnnz_reader *r, struct cur *c, struct run *run, uint32_
         if (s->role != role || (unit ? s->decoded_bytes > dlen || s->decoded_bytes % unit
                                      : s->decoded_bytes != dlen))
             return cnnz__fail(w, CNNZ_E_STREAM, "directory", t, (int32_t)k, at);
+        if (!cnnz__expansion_ok(s->decoded_bytes, s->coded_bytes))
+            return cnnz__fail(w, CNNZ_E_FORMAT_LIMIT, "directory", t, (int32_t)k, at);
         const struct cnnz__coder *cd = cnnz__coder_get(e[1]);
         if (!cd || e[2] > cd->version)
             return cnnz__fail(w, CNNZ_E_CODER, "directory", t, (int32_t)k, at + 1);
@@ -295,8 +297,7 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, struct run *run, uint32_t
     ti->elements = n;
     if (cnnz__mul64(n, es, &ti->decoded_bytes) || ti->decoded_bytes > CNNZ_MAX_TENSOR_BYTES)
         return cnnz__fail(w, CNNZ_E_SHAPE, "directory", t, -1, at);
-    if (ti->decoded_bytes > r->lim.max_tensor_bytes || ti->decoded_bytes > SIZE_MAX)
-        return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, -1, at);
+    const int64_t at_dims = at; /* the caller's size limit: after the entry's format rules */
 
     at = here(c);
     uint64_t plen = varint(c);
@@ -317,6 +318,9 @@ static int parse_tensor(cnnz_reader *r, struct cur *c, struct run *run, uint32_t
     struct cnnz__stream_params sp[255];
     if ((err = parse_streams(r, c, run, t, rep, si, sp, w)))
         return err;
+    /* A damaged file says so before "too big for this caller" (spec 8). */
+    if (ti->decoded_bytes > r->lim.max_tensor_bytes || ti->decoded_bytes > SIZE_MAX)
+        return cnnz__fail(w, CNNZ_E_LIMIT, "directory", t, -1, at_dims);
     ti->dims = NULL;
     ar->str_off[t] = ar->streams.len / sizeof *si;
     if (cnnz__buf_append(&ar->streams, si, ti->stream_count * sizeof *si) ||

@@ -56,8 +56,8 @@ static int try_coder(const struct cnnz__alloc *a, const struct cnnz__coder *cd,
                          &clen, &s->params);
     if (err)
         return err;
-    if (s->params.len > UINT16_MAX)
-        return CNNZ_E_UNSUPPORTED;
+    if (s->params.len > UINT16_MAX || !cnnz__expansion_ok(len, clen))
+        return CNNZ_E_UNSUPPORTED; /* spec 5.3.1: then raw, or another coder */
     s->coder = cd->id;
     s->version = cd->version;
     s->align = cnnz__stream_align(cd, clen);

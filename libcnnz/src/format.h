@@ -23,6 +23,13 @@
 
 #define CNNZ__SECTION_FLAG_CRITICAL 1u
 
+/* spec 5.3.1: a stream decodes to at most 2^20 x coded_length + 2^16 bytes,
+ * so work and memory stay proportional to the bytes a file really has. */
+static inline int cnnz__expansion_ok(uint64_t decoded, uint64_t coded)
+{
+    return coded >= (UINT64_MAX - 65536) >> 20 || decoded <= (coded << 20) + 65536;
+}
+
 extern const uint8_t cnnz__signature[8];
 extern const uint8_t cnnz__end_signature[8];
 

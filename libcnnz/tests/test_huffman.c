@@ -679,10 +679,11 @@ START_TEST(test_empty_and_single)
 }
 END_TEST
 
-/* spec 7.2.2: a single distinct symbol is a run block, whatever its length. */
+/* spec 7.2.2: a single distinct symbol is run blocks, of at most 65536
+ * symbols each so that the stream stays within spec 5.3.1's expansion cap. */
 START_TEST(test_one_symbol_only)
 {
-    static const size_t counts[] = {2, 5, 1023, 1024, 4096, 4097, 100000};
+    static const size_t counts[] = {2, 5, 1023, 1024, 4096, 4097, 65536, 65537, 300000};
     for (unsigned w = 1; w <= 2; w++)
         for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
             size_t n = counts[i];
@@ -692,17 +693,22 @@ START_TEST(test_one_symbol_only)
                 put_sym(src + w * k, w, 0xBEEF);
             struct coded c;
             encode(w, src, n * w, &c);
-            /* header varint (n-1) << 2 | 0, then the symbol */
-            uint8_t expect[16];
+            /* per block of k symbols: header varint (k-1) << 2 | 0, then the symbol */
+            uint8_t expect[64];
             size_t e = 0;
-            uint64_t h = (uint64_t)(n - 1) << 2;
-            do {
-                expect[e++] = (uint8_t)((h & 0x7F) | (h > 0x7F ? 0x80 : 0));
-                h >>= 7;
-            } while (h);
-            put_sym(expect + e, w, 0xBEEF);
-            e += w;
+            for (size_t left = n; left;) {
+                size_t k = left < 65536 ? left : 65536;
+                uint64_t h = (uint64_t)(k - 1) << 2;
+                do {
+                    expect[e++] = (uint8_t)((h & 0x7F) | (h > 0x7F ? 0x80 : 0));
+                    h >>= 7;
+                } while (h);
+                put_sym(expect + e, w, 0xBEEF);
+                e += w;
+                left -= k;
+            }
             ck_assert_uint_eq(c.len, e);
+            ck_assert_uint_le(n * w, (c.len << 20) + 65536); /* spec 5.3.1 */
             ck_assert(memcmp(c.bytes, expect, e) == 0);
             free(c.bytes);
             roundtrip(w, src, n * w);

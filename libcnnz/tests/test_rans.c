@@ -570,26 +570,34 @@ START_TEST(test_special_kinds)
         free(e.c);
         roundtrip((const uint8_t *)"", 0, w);
     }
-    /* One symbol, once and many times: the symbol alone. */
-    uint8_t *buf = malloc(200000);
+    /* One symbol, once and many times: the symbol alone up to 65536
+     * bytes; beyond, a table with a second, unused symbol, so that the
+     * stream stays within spec 5.3.1's expansion cap. */
+    uint8_t *buf = malloc(400000);
     ck_assert_ptr_nonnull(buf);
-    static const size_t lens[] = {1, 2, 7, 1000, 100000};
+    static const size_t lens[] = {1, 2, 7, 1000, 32768, 65536, 65537, 200000};
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-        memset(buf, 0xC3, lens[k]);
-        struct coded e;
-        lib_encode(buf, lens[k], 1, &e);
-        ck_assert_uint_eq(e.clen, 1);
-        ck_assert_uint_eq(e.c[0], 0xC3);
-        ck_assert(e.params[1] == 0 && e.params[2] == 0);
-        free(e.c);
-        roundtrip(buf, lens[k], 1);
-        for (size_t i = 0; i < lens[k]; i++)
-            put16(buf + 2 * i, 0xBEEF);
-        lib_encode(buf, 2 * lens[k], 2, &e);
-        ck_assert_uint_eq(e.clen, 2);
-        ck_assert(e.c[0] == 0xEF && e.c[1] == 0xBE);
-        free(e.c);
-        roundtrip(buf, 2 * lens[k], 2);
+        for (unsigned w = 1; w <= 2; w++) {
+            size_t bytes = w * lens[k];
+            for (size_t i = 0; i < lens[k]; i++) {
+                if (w == 1)
+                    buf[i] = 0xC3;
+                else
+                    put16(buf + 2 * i, 0xBEEF);
+            }
+            struct coded e;
+            lib_encode(buf, bytes, w, &e);
+            if (bytes <= 65536) {
+                ck_assert_uint_eq(e.clen, w);
+                ck_assert_uint_eq(e.c[0], w == 1 ? 0xC3 : 0xEF);
+                ck_assert(e.params[1] == 0 && e.params[2] == 0);
+            } else {
+                ck_assert_uint_ne(e.params[2], 0); /* a table stream */
+                ck_assert_uint_le(bytes, ((uint64_t)e.clen << 20) + 65536);
+            }
+            free(e.c);
+            roundtrip(buf, bytes, w);
+        }
     }
     /* Two symbols in one and two elements. */
     static const uint8_t two[2] = {0, 255};
