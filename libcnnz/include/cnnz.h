@@ -279,8 +279,10 @@ CNNZ_API int cnnz_reader_find(const cnnz_reader *r, const char *name, size_t *in
 /* Decode tensor index into dst (dst_size >= info.decoded_bytes, else
  * CNNZ_E_BUFFER before anything is written). Verifies the header, padding
  * and checksum of the TDAT section that holds the tensor (before decoding;
- * small tensors share a section, at most a few hundred KiB with libcnnz's
- * writer) and the decoded checksum. Touches only that section. Thread-safe.
+ * small tensors share a section, at most 256 KiB with libcnnz's writer; a
+ * section that passed is not checked again by this reader, whose bytes must
+ * not change while it is open) and the decoded checksum. Touches only that
+ * section. Thread-safe.
  * On failure dst content is unspecified. where may be NULL. */
 CNNZ_API int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst_size,
                                 struct cnnz_where *where);

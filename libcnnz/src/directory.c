@@ -69,6 +69,7 @@ static int parse_sections(cnnz_reader *r, const uint8_t *table, uint32_t n, stru
         s->flags = cnnz__le32(e + 20);
         s->first = s->count = 0;
         s->data_end = 0;
+        atomic_init(&s->checked, 0);
         uint64_t end;
         if (s->offset != pos || cnnz__add64(s->offset, CNNZ__SECTION_HEADER_SIZE, &end) ||
             cnnz__add64(end, s->body_length, &end) || cnnz__align64(end, 8, &pos) ||

@@ -2,6 +2,8 @@
 #ifndef CNNZ_FORMAT_H
 #define CNNZ_FORMAT_H
 
+#include <stdatomic.h>
+
 #include "common.h"
 
 #define CNNZ__HEADER_SIZE 64u
@@ -47,6 +49,11 @@ struct cnnz__section {
     uint32_t first; /* TDAT: its run of tensors, first .. first + count - 1 (spec 5.1) */
     uint32_t count;
     uint64_t data_end; /* TDAT: end of its last stream (spec 4), while parsing */
+    /* 1 once cnnz__tdat_check has passed. The bytes may not change while
+     * the reader is open, so a section shared by many small tensors is
+     * hashed once, not once per tensor decoded. Set by any thread; a race
+     * only hashes twice. */
+    atomic_uchar checked;
 };
 
 /* One parsed tensor entry. info's pointers point into the reader's arrays. */

@@ -110,7 +110,9 @@ int cnnz__section_check(const cnnz_reader *r, uint32_t index, struct cnnz_where 
  * checksum over the whole body. */
 int cnnz__tdat_check(const cnnz_reader *r, uint32_t index, struct cnnz_where *w, int64_t tensor)
 {
-    const struct cnnz__section *s = &r->sections[index];
+    struct cnnz__section *s = &r->sections[index];
+    if (atomic_load_explicit(&s->checked, memory_order_acquire))
+        return CNNZ_OK;
     int err = cnnz__section_check(r, index, w, tensor);
     if (err)
         return err;
@@ -146,6 +148,7 @@ int cnnz__tdat_check(const cnnz_reader *r, uint32_t index, struct cnnz_where *w,
     }
     if (cnnz__sum_bad(h, cnnz__le64(sum)))
         return cnnz__fail(w, CNNZ_E_CHECKSUM, "section", tensor, -1, (int64_t)end);
+    atomic_store_explicit(&s->checked, 1, memory_order_release);
     return CNNZ_OK;
 }
 
