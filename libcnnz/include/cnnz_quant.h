@@ -254,8 +254,8 @@ CNNZ_API int cnnz_quant_evaluate(const float *w, size_t n, const float *codebook
  * to_f32(to_f64(q) * *scale + *offset) exactly (spec 6.3), which is checked
  * for every entry. index_dtype as for cnnz_quant_evaluate; the symbols keep
  * it. CNNZ_E_UNSUPPORTED when the report has no grid or an entry is not on
- * it, CNNZ_E_INPUT for an index >= codebook_size, CNNZ_E_NOMEM: the indices
- * are then untouched. Scratch: 4 bytes per codebook entry (malloc). */
+ * it, CNNZ_E_INPUT for an index >= codebook_size: the indices are then
+ * untouched. No memory is allocated. */
 CNNZ_API int cnnz_quant_affine(const float *codebook, uint32_t codebook_size,
                                const struct cnnz_quant_report *report, void *indices, size_t n,
                                int index_dtype, double *scale, double *offset);

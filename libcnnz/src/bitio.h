@@ -32,6 +32,14 @@ static inline void cnnz__store64(uint8_t *p, uint64_t v)
     cnnz__put64(p, v);
 #endif
 }
+static inline void cnnz__store16(uint8_t *p, uint16_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 2);
+#else
+    cnnz__put16(p, v);
+#endif
+}
 
 /* ------------------------------------------------------------ bit reader */
 

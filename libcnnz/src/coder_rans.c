@@ -830,22 +830,13 @@ static void esym_init(struct esym *s, uint32_t freq, uint32_t cum, unsigned scal
     s->bias = cum;
 }
 
-/* A u16 store, little-endian; one instruction on little-endian hosts. */
-static inline void store16(uint8_t *p, uint16_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 2);
-#else
-    cnnz__put16(p, v);
-#endif
-}
 
 /* Renormalize (writing at most one word, just below *wp), then encode. The
  * word is always stored and *wp moves only when it counts: no branch. */
 static inline uint32_t enc_step(uint32_t x, const struct esym *s, uint8_t **wp)
 {
     uint32_t c = x >= s->x_max;
-    store16(*wp - 2, (uint16_t)x);
+    cnnz__store16(*wp - 2, (uint16_t)x);
     *wp -= 2 * c;
     x = c ? x >> 16 : x;
     uint32_t hi = (uint32_t)(((uint64_t)x * s->rcp) >> 32);

@@ -315,6 +315,20 @@ int cnnz_quantize(const float *w, size_t n, const uint8_t *mask,
     return cnnz_quantize_set(&t, 1, options, codebook, codebook_size, report);
 }
 
+/* The grid position q of level v: to_f32(q * step + off) == v exactly and
+ * q <= qmax, else non-zero. */
+static int grid_pos(float v, uint32_t zero_point, double step, double off, uint32_t qmax,
+                    uint32_t *q)
+{
+    double p = (double)zero_point + nearbyint((double)v / step);
+    if (!(p >= 0 && p <= qmax))
+        return 1;
+    volatile double prod = p * step; /* no fused multiply-add */
+    float back = (float)(prod + off);
+    *q = (uint32_t)p;
+    return memcmp(&back, &v, sizeof back) != 0;
+}
+
 int cnnz_quant_affine(const float *codebook, uint32_t codebook_size,
                       const struct cnnz_quant_report *r, void *indices, size_t n, int index_dtype,
                       double *scale, double *offset)
@@ -325,37 +339,24 @@ int cnnz_quant_affine(const float *codebook, uint32_t codebook_size,
     if (!r->grid || codebook_size > CNNZ_QUANT_MAX_LEVELS + 1)
         return CNNZ_E_UNSUPPORTED;
     const int wide = index_dtype == CNNZ_DT_U16;
-    const uint32_t qmax = wide ? 65535u : 255u;
     const double step = r->step, off = -((double)r->zero_point * step);
     for (size_t i = 0; i < n; i++)
         if (cnnz__qidx_get(indices, wide, i) >= codebook_size)
             return CNNZ_E_INPUT;
-    struct cnnz__alloc a;
-    cnnz__alloc_init(&a, NULL);
-    uint32_t *pos = cnnz__malloc_array(&a, codebook_size, sizeof *pos);
-    if (!pos)
-        return CNNZ_E_NOMEM;
-    /* The grid position of each entry, checked to rebuild it exactly
-     * (spec 6.3: two binary64 operations, then to_f32). */
-    int err = CNNZ_OK;
-    for (uint32_t e = 0; e < codebook_size && !err; e++) {
-        double q = (double)r->zero_point + nearbyint((double)codebook[e] / step);
-        if (!(q >= 0 && q <= qmax)) {
-            err = CNNZ_E_UNSUPPORTED;
-            break;
-        }
-        volatile double prod = q * step; /* no fused multiply-add */
-        float back = (float)(prod + off);
-        if (memcmp(&back, &codebook[e], sizeof back) != 0)
-            err = CNNZ_E_UNSUPPORTED;
-        pos[e] = (uint32_t)q;
+    /* Every entry must sit on the grid, rebuilt exactly (spec 6.3: two
+     * binary64 operations, then to_f32); then each index becomes the grid
+     * position of its entry, found again the same way (no scratch). */
+    for (uint32_t e = 0; e < codebook_size; e++) {
+        uint32_t q;
+        if (grid_pos(codebook[e], r->zero_point, step, off, wide ? 65535u : 255u, &q))
+            return CNNZ_E_UNSUPPORTED;
     }
-    for (size_t i = 0; i < n && !err; i++)
-        cnnz__qidx_put(indices, wide, i, pos[cnnz__qidx_get(indices, wide, i)]);
-    cnnz__free(&a, pos);
-    if (!err) {
-        *scale = step;
-        *offset = off;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t q = 0;
+        grid_pos(codebook[cnnz__qidx_get(indices, wide, i)], r->zero_point, step, off, 65535u, &q);
+        cnnz__qidx_put(indices, wide, i, q);
     }
-    return err;
+    *scale = step;
+    *offset = off;
+    return CNNZ_OK;
 }
