@@ -512,7 +512,7 @@ static int stream_bytes(const cnnz_reader *r, size_t index, unsigned k, uint8_t 
     return CNNZ_OK;
 }
 
-static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, int checked,
+static int streams_decode(const cnnz_reader *r, size_t index, unsigned only,
                           struct decoded *d, struct cnnz_where *w)
 {
     const struct cnnz__tensor *tn = &r->tensors[index];
@@ -525,7 +525,7 @@ static int streams_decode(const cnnz_reader *r, size_t index, unsigned only, int
         d->data[k] = NULL;
         d->len[k] = ti->streams[k].decoded_bytes;
     }
-    int err = checked ? CNNZ_OK : cnnz__tdat_check(r, tn->section, w, t);
+    int err = cnnz__tdat_check(r, tn->section, w, t); /* once per section and reader */
     if (err)
         return err;
     for (unsigned k = 0; k < ti->stream_count; k++) {
@@ -612,7 +612,7 @@ int cnnz_reader_decode(const cnnz_reader *r, size_t index, void *dst, size_t dst
     if (dst_size < ti->decoded_bytes)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", (int64_t)index, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
     if (!err) {
         err = cnnz__repr_get((unsigned)ti->repr)->rebuild(ti, &d.view, NULL, 0, (size_t)ti->elements,
                                                           dst);
@@ -636,7 +636,7 @@ int cnnz_reader_view(const cnnz_reader *r, size_t index, const void **data, stru
         !cnnz__coder_get((unsigned)ti->streams[0].coder)->identity)
         return cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", (int64_t)index, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
     for (uint64_t i = 0; !err && ti->dtype == CNNZ_DT_BOOL && i < ti->elements; i++)
         if (d.data[0][i] > 1) /* spec 6.2, as the plain rebuild checks */
             err = cnnz__fail(w, CNNZ_E_CORRUPT, "tensor", (int64_t)index, -1, -1);
@@ -659,7 +659,7 @@ int cnnz_reader_decode_stream(const cnnz_reader *r, size_t index, unsigned strea
     if (dst_size < s->decoded_bytes)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", (int64_t)index, (int32_t)stream, -1);
     struct decoded d;
-    int err = streams_decode(r, index, stream, 0, &d, w);
+    int err = streams_decode(r, index, stream, &d, w);
     if (!err && s->decoded_bytes)
         memcpy(dst, d.data[stream], (size_t)s->decoded_bytes);
     streams_release(r, &d, r->tensors[index].info.stream_count);
@@ -682,7 +682,7 @@ int cnnz_reader_decode_indices(const cnnz_reader *r, size_t index, void *dst, si
     if (dst_size / ss < n)
         return cnnz__fail(w, CNNZ_E_BUFFER, "argument", t, -1, -1);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, 0, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
     uint8_t *out = dst;
     if (!err && ti->repr == CNNZ_REPR_HAM) {
         if (n)
@@ -732,7 +732,7 @@ static int verify_tensor(const cnnz_reader *r, size_t index, struct cnnz_where *
     const struct cnnz_tensor_info *ti = &r->tensors[index].info;
     const struct cnnz__repr *rep = cnnz__repr_get((unsigned)ti->repr);
     struct decoded d;
-    int err = streams_decode(r, index, UINT32_MAX, 1, &d, w);
+    int err = streams_decode(r, index, UINT32_MAX, &d, w);
     if (err) {
         streams_release(r, &d, ti->stream_count);
         return err;
