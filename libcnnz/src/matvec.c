@@ -17,7 +17,14 @@
  *
  * Every path adds the same float products in the same order (cnnz.h
  * documents it), so the result does not depend on the representation, the
- * coders, the chunking or the thread count. */
+ * coders, the chunking, the thread count or the instruction set (portable
+ * loops, AVX2, AVX-512F, chosen at run time).
+ *
+ * Where the time goes: a dense row is one chain of additions per 16
+ * columns, so whole rows go four at a time (rows4); a sham element costs a
+ * run byte, a symbol, two table loads and one addition into its column's
+ * sum, which no SIMD form here beat (a gather-and-scatter version of
+ * sixteen elements at once ran at half the speed). */
 #include <pthread.h>
 
 #include "coder.h"
@@ -50,7 +57,7 @@ struct mv {
     /* The codebook (or affine table) as floats, padded to 32 entries. */
     float *cb;
     uint32_t K;
-    int avx2, mode; /* mode: codebook lookup with AVX2 (see lookup()) */
+    int avx2, avx512, mode; /* mode: codebook lookup (see lookup(), lookup16()) */
     /* One element stream: its index, bytes per element, what they are. */
     unsigned sk, ssz;
     enum kind kind;
@@ -62,7 +69,7 @@ struct mv {
 /* ------------------------------------------------------------ kernels */
 
 /* matvec order (cnnz.h): 16 partial sums, then a fixed tree. */
-static float lanes_sum(const float *s)
+static inline float lanes_sum(const float *s)
 {
     float t[8], u[4];
     for (int j = 0; j < 8; j++)
@@ -308,16 +315,189 @@ AVX2_TARGET static unsigned max_u8_avx2(const uint8_t *s, size_t n)
         mx = s[i] > mx ? s[i] : mx;
     return mx;
 }
+
+/* AVX-512F, where the CPU has it: the 16 partial sums are one register,
+ * and a codebook of up to 32 entries is one two-table permute per 16
+ * symbols (the AVX2 lookup takes four permutes and three blends per 8,
+ * all on one port, which bounded ham at 32 levels). Same additions, same
+ * order, no FMA (the target does not enable fused contraction: the build
+ * has -ffp-contract=off). */
+#define AVX512_TARGET __attribute__((target("avx512f")))
+
+static inline __attribute__((always_inline)) AVX512_TARGET __m512
+lookup16(__m512i idx, __m512 t0, __m512 t1, const float *cb, const int mode)
+{
+    if (mode == 0)
+        return _mm512_i32gather_ps(idx, cb, 4);
+    if (mode <= 2)
+        return _mm512_permutexvar_ps(idx, t0);
+    return _mm512_permutex2var_ps(t0, idx, t1);
+}
+
+static inline __attribute__((always_inline)) AVX512_TARGET void
+row_idx8_body512(const float *cb, float *acc, uint64_t c, const uint8_t *s, const float *x,
+                 size_t n, const int mode)
+{
+    size_t i = 0;
+    for (; i < n && ((c + i) & 15); i++) /* to lane 0 */
+        acc[(c + i) & 15] += cb[s[i]] * x[i];
+    if (n - i >= 16) {
+        const __m512 t0 = _mm512_loadu_ps(cb), t1 = _mm512_loadu_ps(cb + 16);
+        __m512 a = _mm512_loadu_ps(acc);
+        for (; n - i >= 16; i += 16) {
+            __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)(s + i)));
+            a = _mm512_add_ps(a, _mm512_mul_ps(lookup16(q, t0, t1, cb, mode),
+                                               _mm512_loadu_ps(x + i)));
+        }
+        _mm512_storeu_ps(acc, a);
+    }
+    for (; i < n; i++)
+        acc[(c + i) & 15] += cb[s[i]] * x[i];
+}
+
+AVX512_TARGET static void row_idx8_avx512(const struct mv *m, float *acc, uint64_t c,
+                                          const uint8_t *s, const float *x, size_t n)
+{
+#define ROW_BODY(M) row_idx8_body512(m->cb, acc, c, s, x, n, M)
+    BY_MODE(m->mode, ROW_BODY);
+#undef ROW_BODY
+}
+
+static inline __attribute__((always_inline)) AVX512_TARGET void
+col_idx8_body512(const float *cb, float *y, const uint8_t *s, size_t n, float xr, const int mode)
+{
+    size_t i = 0;
+    if (n >= 16) {
+        const __m512 t0 = _mm512_loadu_ps(cb), t1 = _mm512_loadu_ps(cb + 16);
+        const __m512 xv = _mm512_set1_ps(xr);
+        for (; n - i >= 16; i += 16) {
+            __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)(s + i)));
+            __m512 w = lookup16(q, t0, t1, cb, mode);
+            _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(w, xv)));
+        }
+    }
+    for (; i < n; i++)
+        y[i] += cb[s[i]] * xr;
+}
+
+AVX512_TARGET static void col_idx8_avx512(const struct mv *m, float *y, const uint8_t *s,
+                                          size_t n, float xr)
+{
+#define COL_BODY(M) col_idx8_body512(m->cb, y, s, n, xr, M)
+    BY_MODE(m->mode, COL_BODY);
+#undef COL_BODY
+}
+
+AVX512_TARGET static void row_f32_avx512(const struct mv *m, float *acc, uint64_t c,
+                                         const uint8_t *s, const float *x, size_t n)
+{
+    (void)m;
+    size_t i = 0;
+    for (; i < n && ((c + i) & 15); i++)
+        acc[(c + i) & 15] += ld_f32(s + 4 * i) * x[i];
+    if (n - i >= 16) {
+        __m512 a = _mm512_loadu_ps(acc);
+        for (; n - i >= 16; i += 16)
+            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps((const void *)(s + 4 * i)),
+                                               _mm512_loadu_ps(x + i)));
+        _mm512_storeu_ps(acc, a);
+    }
+    for (; i < n; i++)
+        acc[(c + i) & 15] += ld_f32(s + 4 * i) * x[i];
+}
+
+/* Four whole rows at once, starting at s (rows row_bytes apart), into
+ * out[0..3]: one row's 16 sums are one dependency chain of additions (an
+ * add's latency per 16 columns, which bounded a 32-level ham row at a
+ * quarter cycle per weight), four rows are four chains. Each row's sums
+ * are still cnnz.h's, in its order. */
+static inline __attribute__((always_inline)) AVX512_TARGET void
+rows4_body512(const struct mv *m, const uint8_t *s, size_t row_bytes, float *out, const int mode,
+              const int f32)
+{
+    const float *cb = m->cb, *x = m->x;
+    const size_t cols = (size_t)m->cols, full = cols & ~(size_t)15;
+    const __m512 t0 = _mm512_loadu_ps(cb), t1 = _mm512_loadu_ps(cb + 16);
+    /* four named accumulators: as an array they went through the stack */
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+#define ROW_W(r)                                                                                  \
+    (f32 ? _mm512_loadu_ps((const void *)(s + (r) * row_bytes + 4 * i))                            \
+         : lookup16(_mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)(s + (r) * row_bytes + i))), \
+                    t0, t1, cb, mode))
+    for (size_t i = 0; i < full; i += 16) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        a0 = _mm512_add_ps(a0, _mm512_mul_ps(ROW_W(0), xv));
+        a1 = _mm512_add_ps(a1, _mm512_mul_ps(ROW_W(1), xv));
+        a2 = _mm512_add_ps(a2, _mm512_mul_ps(ROW_W(2), xv));
+        a3 = _mm512_add_ps(a3, _mm512_mul_ps(ROW_W(3), xv));
+    }
+#undef ROW_W
+    const __m512 a[4] = {a0, a1, a2, a3};
+    for (int r = 0; r < 4; r++) {
+        float acc[16];
+        const uint8_t *p = s + r * row_bytes;
+        _mm512_storeu_ps(acc, a[r]);
+        for (size_t i = full; i < cols; i++)
+            acc[i & 15] += (f32 ? ld_f32(p + 4 * i) : cb[p[i]]) * x[i];
+        out[r] = lanes_sum(acc);
+    }
+}
+
+AVX512_TARGET static void rows4_idx8_avx512(const struct mv *m, const uint8_t *s,
+                                            size_t row_bytes, float *out)
+{
+#define ROWS_BODY(M) rows4_body512(m, s, row_bytes, out, M, 0)
+    BY_MODE(m->mode, ROWS_BODY);
+#undef ROWS_BODY
+}
+
+AVX512_TARGET static void rows4_f32_avx512(const struct mv *m, const uint8_t *s,
+                                           size_t row_bytes, float *out)
+{
+    rows4_body512(m, s, row_bytes, out, 1, 1);
+}
+
+AVX512_TARGET static void col_f32_avx512(const struct mv *m, float *y, const uint8_t *s, size_t n,
+                                         float xr)
+{
+    (void)m;
+    size_t i = 0;
+    const __m512 xv = _mm512_set1_ps(xr);
+    for (; n >= 16 && n - i >= 16; i += 16) {
+        __m512 w = _mm512_loadu_ps((const void *)(s + 4 * i));
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(w, xv)));
+    }
+    for (; i < n; i++)
+        y[i] += ld_f32(s + 4 * i) * xr;
+}
 #endif
 
 /* The kernels for an element stream of m's kind. */
 typedef void (*row_fn)(const struct mv *, float *, uint64_t, const uint8_t *, const float *,
                        size_t);
 typedef void (*col_fn)(const struct mv *, float *, const uint8_t *, size_t, float);
+typedef void (*rows4_fn)(const struct mv *, const uint8_t *, size_t, float *);
+
+/* A kernel for four whole rows, or NULL: one row at a time. */
+static rows4_fn pick_rows4(const struct mv *m)
+{
+#ifdef MV_AVX2
+    if (m->avx512 && m->kind == K_IDX8)
+        return rows4_idx8_avx512;
+    if (m->avx512 && m->kind == K_F32)
+        return rows4_f32_avx512;
+#endif
+    (void)m;
+    return NULL;
+}
 
 static row_fn pick_row(const struct mv *m)
 {
 #ifdef MV_AVX2
+    if (m->avx512 && m->kind == K_IDX8)
+        return row_idx8_avx512;
+    if (m->avx512 && m->kind == K_F32)
+        return row_f32_avx512;
     if (m->avx2 && m->kind == K_IDX8)
         return row_idx8_avx2;
     if (m->avx2 && m->kind == K_F32)
@@ -329,6 +509,10 @@ static row_fn pick_row(const struct mv *m)
 static col_fn pick_col(const struct mv *m)
 {
 #ifdef MV_AVX2
+    if (m->avx512 && m->kind == K_IDX8)
+        return col_idx8_avx512;
+    if (m->avx512 && m->kind == K_F32)
+        return col_f32_avx512;
     if (m->avx2 && m->kind == K_IDX8)
         return col_idx8_avx2;
     if (m->avx2 && m->kind == K_F32)
@@ -420,8 +604,11 @@ static int run_elements(const struct mv *m, struct source *src, struct worker *w
 {
     const row_fn rowk = pick_row(m);
     const col_fn colk = pick_col(m);
+    const rows4_fn rows4k = m->trans ? NULL : pick_rows4(m);
     const size_t unit = src->dec ? 4 : m->ssz;
-    const size_t per = src->dec ? MV_DEC_CHUNK : MV_CHUNK / m->ssz;
+    size_t per = src->dec ? MV_DEC_CHUNK : MV_CHUNK / m->ssz;
+    if (per >= m->cols) /* whole rows per chunk, for rows4k */
+        per -= per % m->cols;
     uint64_t row = e0 / m->cols, col = 0;
     float acc[16] = {0};
     while (n) {
@@ -433,6 +620,12 @@ static int run_elements(const struct mv *m, struct source *src, struct worker *w
         if (!src->dec && (err = check_symbols(m, s, k)))
             return cnnz__fail(&wk->where, err, "tensor", (int64_t)m->index, (int32_t)m->sk, -1);
         for (size_t i = 0; i < k;) {
+            if (rows4k && col == 0 && (k - i) / 4 >= m->cols) {
+                rows4k(m, s + i * unit, (size_t)m->cols * unit, m->y + row);
+                i += 4 * (size_t)m->cols;
+                row += 4;
+                continue;
+            }
             size_t take = m->cols - col < k - i ? (size_t)(m->cols - col) : k - i;
             if (!m->trans)
                 rowk(m, acc, col, s + i * unit, m->x + col, take);
@@ -492,65 +685,101 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
                : CNNZ_OK;
 }
 
-/* When a block has no run longer than 254 (one run byte per stored
- * element), its positions stay inside it and its symbols inside the
- * codebook, the checks of the general walk below cannot fail: one pass
- * over the bytes checks that, and the walk runs without them. */
-static int sham_simple(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
-                       uint64_t nnz, uint64_t eb)
+/* The next run of a sham runs stream (spec 6.7 step 1), from *rp, which
+ * stays below re: 0 when the stream ends inside it. Runs of 255 or more are
+ * rare (a quarter of a row of 1024 zeros), so they leave the loop. */
+static inline __attribute__((always_inline)) int next_run(const uint8_t **rp, const uint8_t *re,
+                                                          uint64_t *run)
 {
-    if (m->ssz != 1 || rl != nnz)
+    const uint8_t *p = *rp;
+    if (p == re)
         return 0;
-    uint64_t sum = 0;
-    unsigned long_run = 0, mx = 0;
-    for (uint64_t i = 0; i < nnz; i++) {
-        sum += runs[i];
-        long_run |= runs[i] == 255;
-        mx = syms[i] > mx ? syms[i] : mx;
+    unsigned v = *p++;
+    uint64_t r = v;
+    while (v == 255) {
+        if (p == re)
+            return 0;
+        v = *p++;
+        r += v;
     }
-    return !long_run && sum + nnz <= eb && mx < m->K;
+    *rp = p;
+    *run = r;
+    return 1;
 }
 
-/* The walk of sham_block for a block that passed sham_simple. */
-static void sham_simple_walk(const struct mv *m, const uint8_t *runs, const uint8_t *syms,
-                             uint64_t nnz, uint64_t r0, uint64_t nrows, float *part)
+/* The walks of one sham block, its symbols already checked against the
+ * codebook. A position is kept as (row, col) inside the block: a run moves
+ * col, and col past the row's end moves to the next rows by subtraction
+ * (a division per row cost more than the whole row at 99 % pruning);
+ * p + r >= E_b (spec 6.7) is row reaching nrows, as a block holds whole
+ * rows. 0 on a run that leaves the runs stream or the block, or runs left
+ * over: CNNZ_E_CORRUPT. ssz is a constant in each copy. */
+static inline __attribute__((always_inline)) int
+walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
+            uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz)
 {
     const float *cb = m->cb, *x = m->x;
     const uint64_t cols = m->cols;
-    uint64_t row = 0, col = 0;
-    if (m->trans) {
-        float xr = x[r0];
-        for (uint64_t i = 0; i < nnz; i++) {
-            col += runs[i];
-            if (col >= cols) {
-                uint64_t adv = col / cols;
-                col -= adv * cols;
-                row += adv;
-                xr = x[r0 + row];
-            }
-            part[col] += cb[syms[i]] * xr;
-            col++;
-        }
-        return;
-    }
-    float acc[16] = {0}, *y = m->y + r0;
-    for (uint64_t i = 0; i < nnz; i++) {
-        col += runs[i];
-        if (col >= cols) {
-            uint64_t adv = col / cols;
-            col -= adv * cols;
-            y[row] = lanes_sum(acc);
+    const uint8_t *rp = runs, *const re = runs + rl;
+    const uint8_t *sp = syms, *const se = syms + nnz * ssz;
+    float *yr = y, *const ye = y + nrows;
+    uint64_t col = 0, run;
+    float acc[16] = {0};
+    for (; sp != se; sp += ssz) {
+        if (!next_run(&rp, re, &run))
+            return 0;
+        col += run;
+        if (__builtin_expect(col >= cols, 0)) { /* the element is in a later row */
+            *yr = lanes_sum(acc);
             memset(acc, 0, sizeof acc);
-            for (uint64_t k = 1; k < adv; k++)
-                y[row + k] = 0.0f;
-            row += adv;
+            do {
+                if (++yr == ye)
+                    return 0;
+                col -= cols;
+                if (col >= cols)
+                    *yr = 0.0f; /* a row with nothing stored */
+            } while (col >= cols);
         }
-        acc[col & 15] += cb[syms[i]] * x[col];
+        const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
+        acc[col & 15] += cb[q] * x[col];
         col++;
     }
-    y[row] = lanes_sum(acc);
-    for (uint64_t k = row + 1; k < nrows; k++)
-        y[k] = 0.0f;
+    if (rp != re)
+        return 0;
+    *yr = lanes_sum(acc);
+    while (++yr < ye)
+        *yr = 0.0f;
+    return 1;
+}
+
+/* vecmat: part[c] adds the block's products of column c in increasing row,
+ * from part zeroed by the caller. */
+static inline __attribute__((always_inline)) int
+walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
+            uint64_t nnz, const float *xb, uint64_t nrows, float *part, const unsigned ssz)
+{
+    const float *cb = m->cb;
+    const uint64_t cols = m->cols;
+    const uint8_t *rp = runs, *re = runs + rl;
+    uint64_t row = 0, col = 0, run;
+    float xr = xb[0];
+    for (uint64_t i = 0; i < nnz; i++) {
+        if (!next_run(&rp, re, &run))
+            return 0;
+        col += run;
+        if (col >= cols) {
+            do {
+                if (++row == nrows)
+                    return 0;
+                col -= cols;
+            } while (col >= cols);
+            xr = xb[row];
+        }
+        const unsigned q = ssz == 1 ? syms[i] : cnnz__le16(syms + 2 * i);
+        part[col] += cb[q] * xr;
+        col++;
+    }
+    return rp == re;
 }
 
 /* One sham block: matvec writes its rows of y, vecmat adds into part
@@ -561,7 +790,7 @@ static int sham_block(const struct mv *m, struct worker *wk, uint64_t b, float *
     const unsigned kr = 1 + 2 * (unsigned)b, ks = kr + 1;
     const uint64_t bs = b * m->stride;
     const uint64_t eb = ti->elements - bs < m->stride ? ti->elements - bs : m->stride;
-    const uint64_t cols = m->cols, r0 = b * m->block_rows, nrows = eb / cols;
+    const uint64_t r0 = b * m->block_rows, nrows = eb / m->cols;
     const uint64_t rl = ti->streams[kr].decoded_bytes;
     const uint64_t nnz = ti->streams[ks].decoded_bytes / m->ssz;
     const uint8_t *runs, *syms;
@@ -570,55 +799,21 @@ static int sham_block(const struct mv *m, struct worker *wk, uint64_t b, float *
         err = block_stream(m, wk, ks, wk->syms, &syms);
     if (err)
         return err;
-    if (m->trans)
-        memset(part, 0, (size_t)cols * sizeof *part);
-    if (sham_simple(m, runs, rl, syms, nnz, eb)) {
-        sham_simple_walk(m, runs, syms, nnz, r0, nrows, part);
-        return CNNZ_OK;
+    if (check_symbols(m, syms, (size_t)nnz))
+        return cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index, (int32_t)ks,
+                          -1);
+    int ok;
+    if (!m->trans)
+        ok = m->ssz == 1 ? walk_matvec(m, runs, rl, syms, nnz, m->y + r0, nrows, 1)
+                         : walk_matvec(m, runs, rl, syms, nnz, m->y + r0, nrows, 2);
+    else {
+        memset(part, 0, (size_t)m->cols * sizeof *part);
+        ok = m->ssz == 1 ? walk_vecmat(m, runs, rl, syms, nnz, m->x + r0, nrows, part, 1)
+                         : walk_vecmat(m, runs, rl, syms, nnz, m->x + r0, nrows, part, 2);
     }
-    const float *cb = m->cb, *x = m->x;
-    const uint32_t K = m->K;
-    uint64_t at = 0, pos = 0, row = 0, col = 0;
-    float acc[16] = {0};
-    for (uint64_t i = 0; i < nnz; i++) {
-        uint64_t run;
-        if ((err = cnnz__sham_run(runs, rl, &at, eb - pos, &run)))
-            break;
-        pos += run + 1;
-        col += run;
-        if (col >= cols) { /* the element is in a later row */
-            uint64_t adv = col / cols;
-            col -= adv * cols;
-            if (!m->trans) {
-                float *yr = m->y + r0 + row;
-                yr[0] = lanes_sum(acc);
-                memset(acc, 0, sizeof acc);
-                for (uint64_t k = 1; k < adv; k++)
-                    yr[k] = 0.0f;
-            }
-            row += adv;
-        }
-        unsigned q = m->ssz == 1 ? syms[i] : cnnz__le16(syms + 2 * i);
-        if (q >= K) {
-            err = CNNZ_E_CORRUPT;
-            break;
-        }
-        if (!m->trans)
-            acc[col & 15] += cb[q] * x[col];
-        else
-            part[col] += cb[q] * x[r0 + row];
-        col++;
-    }
-    if (!err && at != rl) /* runs left over: the streams disagree */
-        err = CNNZ_E_CORRUPT;
-    if (err)
-        return cnnz__fail(&wk->where, err, "tensor", (int64_t)m->index, (int32_t)kr, -1);
-    if (!m->trans) {
-        m->y[r0 + row] = lanes_sum(acc);
-        for (uint64_t k = row + 1; k < nrows; k++)
-            m->y[r0 + k] = 0.0f;
-    }
-    return CNNZ_OK;
+    return ok ? CNNZ_OK
+              : cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index, (int32_t)kr,
+                           -1);
 }
 
 /* ------------------------------------------------------------ tasks */
@@ -891,8 +1086,9 @@ static int verify_decoded(const struct mv *m, struct cnnz_where *w)
     return err;
 }
 
-/* For test_matvec.c, which runs both kernels: simd = 0 keeps to the
- * portable loops. cnnz_matvec and cnnz_vecmat are this with simd = 1. */
+/* For test_matvec.c, which runs every kernel the CPU has: simd = 0 keeps
+ * to the portable loops, 1 goes up to AVX2, 2 up to AVX-512F. cnnz_matvec
+ * and cnnz_vecmat are this with simd = 2. */
 CNNZ__INTERNAL int cnnz__matvec_with(int simd, int trans, const cnnz_reader *r, size_t index,
                                      const float *x, size_t x_len, float *y, size_t y_len,
                                      const struct cnnz_matvec_options *opts,
@@ -926,7 +1122,8 @@ int cnnz__matvec_with(int simd, int trans, const cnnz_reader *r, size_t index, c
     if (ti->dtype != CNNZ_DT_F32 && ti->dtype != CNNZ_DT_F16 && ti->dtype != CNNZ_DT_BF16)
         return cnnz__fail(w, CNNZ_E_UNSUPPORTED, "tensor", t, -1, -1);
 #ifdef MV_AVX2
-    m.avx2 = simd && __builtin_cpu_supports("avx2");
+    m.avx2 = simd >= 1 && __builtin_cpu_supports("avx2");
+    m.avx512 = simd >= 2 && __builtin_cpu_supports("avx512f");
 #else
     (void)simd;
 #endif
@@ -1013,11 +1210,11 @@ out:
 int cnnz_matvec(const cnnz_reader *r, size_t index, const float *x, size_t x_len, float *y,
                 size_t y_len, const struct cnnz_matvec_options *opts, struct cnnz_where *where)
 {
-    return cnnz__matvec_with(1, 0, r, index, x, x_len, y, y_len, opts, where);
+    return cnnz__matvec_with(2, 0, r, index, x, x_len, y, y_len, opts, where);
 }
 
 int cnnz_vecmat(const cnnz_reader *r, size_t index, const float *x, size_t x_len, float *y,
                 size_t y_len, const struct cnnz_matvec_options *opts, struct cnnz_where *where)
 {
-    return cnnz__matvec_with(1, 1, r, index, x, x_len, y, y_len, opts, where);
+    return cnnz__matvec_with(2, 1, r, index, x, x_len, y, y_len, opts, where);
 }
