@@ -417,7 +417,9 @@ rows4_body512(const struct mv *m, const uint8_t *s, size_t row_bytes, float *out
 {
     const float *cb = m->cb, *x = m->x;
     const size_t cols = (size_t)m->cols, full = cols & ~(size_t)15;
-    const __m512 t0 = _mm512_loadu_ps(cb), t1 = _mm512_loadu_ps(cb + 16);
+    /* f32 rows have no codebook (cb is NULL) */
+    const __m512 t0 = f32 ? _mm512_setzero_ps() : _mm512_loadu_ps(cb);
+    const __m512 t1 = f32 ? t0 : _mm512_loadu_ps(cb + 16);
     /* four named accumulators: as an array they went through the stack */
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 #define ROW_W(r)                                                                                  \
@@ -799,6 +801,16 @@ static int sham_block(const struct mv *m, struct worker *wk, uint64_t b, float *
         err = block_stream(m, wk, ks, wk->syms, &syms);
     if (err)
         return err;
+    if (!nnz) { /* nothing stored (the buffers may be NULL) */
+        if (rl)
+            return cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index,
+                              (int32_t)kr, -1);
+        if (m->trans)
+            memset(part, 0, (size_t)m->cols * sizeof *part);
+        else
+            memset(m->y + r0, 0, (size_t)nrows * sizeof *m->y);
+        return CNNZ_OK;
+    }
     if (check_symbols(m, syms, (size_t)nnz))
         return cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index, (int32_t)ks,
                           -1);
