@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../libcnnz/tests/matvec_ref.h"
 #include "cnnz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -86,38 +87,6 @@ static int same(const float *a, const float *b, size_t n)
         else if (a[i] == b[i] && memcmp(&a[i], &b[i], 4)) /* +0 against -0 */
             return 0;
     return 1;
-}
-
-/* cnnz.h's order on the dense matrix w (rows x cols). */
-static void ref_matvec(const float *w, uint64_t rows, uint64_t cols, const float *x, float *y)
-{
-    for (uint64_t r = 0; r < rows; r++) {
-        float s[16] = {0}, t[8], u[4];
-        for (uint64_t c = 0; c < cols; c++)
-            s[c % 16] += w[r * cols + c] * x[c];
-        for (int j = 0; j < 8; j++)
-            t[j] = s[j] + s[j + 8];
-        for (int j = 0; j < 4; j++)
-            u[j] = t[j] + t[j + 4];
-        y[r] = (u[0] + u[2]) + (u[1] + u[3]);
-    }
-}
-
-/* vecmat: per block of br rows (sham; br = rows otherwise) a partial from
- * +0.0 in increasing row, the partials added left to right. */
-static void ref_vecmat(const float *w, uint64_t rows, uint64_t cols, uint64_t br, const float *x,
-                       float *y, float *part)
-{
-    for (uint64_t r0 = 0; r0 < rows; r0 += br) {
-        float *p = r0 ? part : y;
-        memset(p, 0, (size_t)cols * sizeof *p);
-        for (uint64_t r = r0; r < rows && r < r0 + br; r++)
-            for (uint64_t c = 0; c < cols; c++)
-                p[c] += w[r * cols + c] * x[r];
-        if (r0)
-            for (uint64_t c = 0; c < cols; c++)
-                y[c] += p[c];
-    }
 }
 
 static void check_products(const cnnz_reader *r, const struct cnnz_tensor_info *ti,

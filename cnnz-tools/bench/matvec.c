@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../libcnnz/tests/matvec_ref.h"
 #include "bench.h"
 #include "cnnz_quant.h"
 
@@ -152,17 +153,7 @@ static void run_cnnz(struct ctx *c)
 /* cnnz.h's matvec order on the dense matrix: the reference cnnz must equal. */
 static void reference(struct ctx *c)
 {
-    const uint64_t cols = c->c->cols;
-    for (uint64_t r = 0; r < c->c->rows; r++) {
-        float s[16] = {0}, t[8], u[4];
-        for (uint64_t k = 0; k < cols; k++)
-            s[k % 16] += c->dense[r * cols + k] * c->x[k];
-        for (int j = 0; j < 8; j++)
-            t[j] = s[j] + s[j + 8];
-        for (int j = 0; j < 4; j++)
-            u[j] = t[j] + t[j + 4];
-        c->ref[r] = (u[0] + u[2]) + (u[1] + u[3]);
-    }
+    ref_matvec(c->dense, c->c->rows, c->c->cols, c->x, c->ref);
 }
 
 static int mem_write(void *opaque, const void *buf, size_t n)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coder_tests.h"
+#include "matvec_ref.h"
 
 /* matvec.c's test hook: simd 0 keeps to the portable kernels. */
 int cnnz__matvec_with(int simd, int trans, const cnnz_reader *r, size_t index, const float *x,
@@ -357,40 +358,13 @@ static void mt_free(struct mt *t)
 }
 
 /* The orders of cnnz.h, over the dense matrix. */
-static void ref_matvec(const float *w, uint64_t rows, uint64_t cols, const float *x, float *y)
-{
-    for (uint64_t r = 0; r < rows; r++) {
-        float s[16] = {0}, t[8], u[4];
-        for (uint64_t c = 0; c < cols; c++)
-            s[c % 16] += w[r * cols + c] * x[c];
-        for (int j = 0; j < 8; j++)
-            t[j] = s[j] + s[j + 8];
-        for (int j = 0; j < 4; j++)
-            u[j] = t[j] + t[j + 4];
-        y[r] = (u[0] + u[2]) + (u[1] + u[3]);
-    }
-}
-
 /* block_rows 0: one block (everything but sham). */
-static void ref_vecmat(const float *w, uint64_t rows, uint64_t cols, uint64_t block_rows,
-                       const float *x, float *y)
+static void ref_vecmat_alloc(const float *w, uint64_t rows, uint64_t cols, uint64_t block_rows,
+                             const float *x, float *y)
 {
-    if (!block_rows || block_rows > rows)
-        block_rows = rows ? rows : 1;
     float *p = malloc((size_t)cols * sizeof *p + 1);
     ck_assert_ptr_nonnull(p);
-    for (uint64_t c = 0; c < cols; c++)
-        y[c] = 0.0f;
-    for (uint64_t r0 = 0; r0 < rows; r0 += block_rows) {
-        for (uint64_t c = 0; c < cols; c++) {
-            float s = 0.0f;
-            for (uint64_t r = r0; r < r0 + block_rows && r < rows; r++)
-                s += w[r * cols + c] * x[r];
-            p[c] = s;
-        }
-        for (uint64_t c = 0; c < cols; c++)
-            y[c] = r0 == 0 ? p[c] : y[c] + p[c];
-    }
+    ref_vecmat(w, rows, cols, block_rows, x, y, p);
     free(p);
 }
 
@@ -416,7 +390,7 @@ static void check_products(struct rng *r, const struct mt *t)
         ck_assert(x && ref && y && first);
         rand_vec(r, x, in);
         if (trans)
-            ref_vecmat(t->w, rows, cols, brows, x, ref);
+            ref_vecmat_alloc(t->w, rows, cols, brows, x, ref);
         else
             ref_matvec(t->w, rows, cols, x, ref);
         for (unsigned th = 1; th <= 4; th++) {
@@ -812,7 +786,7 @@ START_TEST(test_damaged_streams)
                                     t.w[i] = get_elem(dec + i * cnnz_dtype_size(sp.dtype), sp.dtype);
                                 free(dec);
                                 if (trans)
-                                    ref_vecmat(t.w, t.rows, t.cols, t.ti.repr == CNNZ_REPR_SHAM ? t.ti.block_rows : 0, x, ref);
+                                    ref_vecmat_alloc(t.w, t.rows, t.cols, t.ti.repr == CNNZ_REPR_SHAM ? t.ti.block_rows : 0, x, ref);
                                 else
                                     ref_matvec(t.w, t.rows, t.cols, x, ref);
                                 for (uint64_t i = 0; i < out; i++)
