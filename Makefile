@@ -423,7 +423,10 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
 bench-run: corpus $(STATIC_LIB) $(BENCH_BIN) $(CNNZ_BIN)
-	$(BENCH_BIN) .corpus
+	@mkdir -p $(BUILD)/hostile
+	python3 cnnz-tools/tests/mkbig.py $(BUILD)/hostile/bomb-2-45.cnnz 35184372088832
+	python3 cnnz-tools/tests/mkbig.py $(BUILD)/hostile/big-2-38.cnnz 274877906944 4194304
+	BENCH_HOSTILE_DIR=$(BUILD)/hostile $(BENCH_BIN) .corpus
 	sh cnnz-tools/bench/models.sh $(CNNZ_BIN) .corpus
 
 # ------------------------------------------------------------- sanitizers

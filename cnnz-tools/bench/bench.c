@@ -41,7 +41,7 @@ struct bench {
     unsigned nsummary;
 };
 
-static double now(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -84,6 +84,14 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+double bench_median(double *s, unsigned n)
+{
+    if (!n)
+        return 0;
+    qsort(s, n, sizeof s[0], cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
 /* Run fn BENCH_REPS times, or fewer once BENCH_SECONDS have gone by; the
  * median of the timed parts goes to t. */
 static int measure(const struct bench *b, rep_fn fn, void *arg, struct timing *t)
@@ -100,8 +108,7 @@ static int measure(const struct bench *b, rep_fn fn, void *arg, struct timing *t
         if (total >= b->budget)
             break;
     }
-    qsort(s, n, sizeof s[0], cmp_double);
-    t->sec = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    t->sec = bench_median(s, n);
     t->reps = n;
     return REP_OK;
 }
@@ -166,10 +173,10 @@ static int peer_comp_rep(void *arg, unsigned rep, double *sec)
     struct peer_run *p = arg;
     (void)rep;
     for (size_t i = 0; i < p->w->nm; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (p->comp(p->in[i].p, p->in[i].len, &p->out[i], p->err, sizeof p->err))
             return REP_FAIL;
-        *sec += now() - t0;
+        *sec += bench_now() - t0;
     }
     return REP_OK;
 }
@@ -182,10 +189,10 @@ static int peer_decomp_rep(void *arg, unsigned rep, double *sec)
             snprintf(p->err, sizeof p->err, "out of memory");
             return REP_FAIL;
         }
-        double t0 = now();
+        double t0 = bench_now();
         if (p->decomp(p->out[i].p, p->out[i].len, p->dec.p, p->in[i].len, p->err, sizeof p->err))
             return REP_FAIL;
-        *sec += now() - t0;
+        *sec += bench_now() - t0;
         if (rep == 0 && p->in[i].len && memcmp(p->dec.p, p->in[i].p, p->in[i].len) != 0) {
             snprintf(p->err, sizeof p->err, "%s: decompressed bytes differ from the input",
                      p->w->m[i].name);
@@ -295,9 +302,9 @@ static int cnnz_enc_rep(void *arg, unsigned rep, double *sec)
     for (size_t i = 0; i < c->w->nm; i++) {
         struct membuf *out = rep == 0 ? &c->file[i] : &c->again;
         out->len = 0;
-        double t0 = now();
+        double t0 = bench_now();
         int e = encode_model(&c->w->m[i], c->coder, out, c->err, sizeof c->err);
-        *sec += now() - t0;
+        *sec += bench_now() - t0;
         if (e)
             return rep == 0 ? REP_NA : REP_FAIL;
         if (rep > 0 && (out->len != c->file[i].len || memcmp(out->p, c->file[i].p, out->len))) {
@@ -418,13 +425,13 @@ static int cnnz_dec_rep(void *arg, unsigned rep, double *sec)
     struct cnnz_run *c = arg;
     (void)rep;
     for (size_t i = 0; i < c->w->nm; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         cnnz_reader *r = NULL;
         int e = cnnz_reader_open_memory(&r, c->file[i].p, c->file[i].len, NULL);
         for (size_t k = 0; !e && k < c->w->m[i].n; k++)
             e = cnnz_reader_decode(r, k, c->dst.p, c->dst.cap, NULL);
         cnnz_reader_close(r);
-        *sec += now() - t0;
+        *sec += bench_now() - t0;
         if (e) {
             snprintf(c->err, sizeof c->err, "%s: decode: %s", c->w->m[i].name, cnnz_strerror(e));
             return REP_FAIL;
@@ -439,7 +446,7 @@ static int cnnz_stream_rep(void *arg, unsigned rep, double *sec)
     struct cnnz_run *c = arg;
     (void)rep;
     for (size_t i = 0; i < c->w->nm; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         cnnz_reader *r = NULL;
         int e = cnnz_reader_open_memory(&r, c->file[i].p, c->file[i].len, NULL);
         for (size_t k = 0; !e && k < c->w->m[i].n; k++) {
@@ -449,7 +456,7 @@ static int cnnz_stream_rep(void *arg, unsigned rep, double *sec)
                 e = cnnz_reader_decode_stream(r, k, s, c->dst.p, c->dst.cap, NULL);
         }
         cnnz_reader_close(r);
-        *sec += now() - t0;
+        *sec += bench_now() - t0;
         if (e) {
             snprintf(c->err, sizeof c->err, "%s: decode_stream: %s", c->w->m[i].name,
                      cnnz_strerror(e));
@@ -949,11 +956,11 @@ static int sec_quant(struct bench *b)
                     memcpy(wt, t->data, n * 4);
                     uint32_t cbn = 257;
                     struct cnnz_quant_report rep;
-                    double t0 = now();
+                    double t0 = bench_now();
                     int e = cnnz_prune_fraction(wt, n, 0.9, mask, NULL, NULL);
                     if (!e)
                         e = cnnz_quantize(wt, n, mask, &q, cb, &cbn, idx, &rep);
-                    secs += now() - t0;
+                    secs += bench_now() - t0;
                     if (!e) {
                         int sdt = cnnz_quant_index_dtype(q.levels);
                         for (size_t j = 0; j < n; j++) {
@@ -1013,6 +1020,11 @@ static int sec_matvec(struct bench *b)
     return bench_matvec(b->corpus, b->reps);
 }
 
+static int sec_hostile(struct bench *b)
+{
+    return bench_hostile(b->reps);
+}
+
 static const struct section {
     const char *name;
     int (*run)(struct bench *b);
@@ -1022,6 +1034,7 @@ static const struct section {
     {"ppocr-p90q32", sec_ppocr_p90q32},
     {"quant", sec_quant},
     {"matvec", sec_matvec},
+    {"hostile", sec_hostile},
 };
 
 /* ------------------------------------------------------------ main */
@@ -1081,20 +1094,20 @@ int main(int argc, char **argv)
     printf("cnnz bench: libcnnz %s, corpus %s, BENCH_REPS=%u, BENCH_SECONDS=%g\n",
            CNNZ_LIB_VERSION_STRING, b.corpus, b.reps, b.budget);
     print_host();
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         if (!selected(only, sections[i].name))
             continue;
-        double ts = now();
+        double ts = bench_now();
         printf("\n== %s: ", sections[i].name);
         fflush(stdout);
         if (sections[i].run(&b))
             b.failed = 1;
-        printf("  (%s: %.1f s)\n", sections[i].name, now() - ts);
+        printf("  (%s: %.1f s)\n", sections[i].name, bench_now() - ts);
         fflush(stdout);
     }
     printf("\n== summary (cnnz auto, or the smallest cnnz coder that ran; %.0f s in all)\n",
-           now() - t0);
+           bench_now() - t0);
     for (unsigned i = 0; i < b.nsummary; i++)
         printf("%s\n", b.summary[i]);
     if (b.failed)

@@ -8,6 +8,8 @@
  *   peers.c    zstd -19 and xz -9e through libzstd and liblzma
  *   stats.c    order-0 entropy and ideal Huffman code lengths
  *   matvec.c   the matvec section: products on compressed tensors vs sgemv
+ *   hostile.c  the hostile section: how fast, and in how little memory,
+ *              files that must be refused are refused
  *
  * The benchmark is a tool: it uses libcnnz only through cnnz.h.
  */
@@ -86,9 +88,17 @@ int peer_xz_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_le
 const char *peer_zstd_version(void);
 const char *peer_xz_version(void);
 
+/* bench.c: a monotonic clock, in seconds; the median of s[0..n) (sorts s). */
+double bench_now(void);
+double bench_median(double *s, unsigned n);
+
 /* matvec.c: the matvec section (cnnz_matvec against OpenBLAS sgemv and a
  * CSR loop); reps timings per median. Non-zero on an error. */
 int bench_matvec(const char *corpus, unsigned reps);
+
+/* hostile.c: the hostile section (conformance/ and $BENCH_HOSTILE_DIR);
+ * reps timings per median. Non-zero on an error or a file not refused. */
+int bench_hostile(unsigned reps);
 
 /* stats.c */
 /* n * H0 / 8: the order-0 entropy bound in bytes of p[0..n) as byte symbols. */

@@ -37,19 +37,6 @@
 #define MV_LAYERS 3u /* largest corpus kernels */
 #define MV_MAX_REPS 101u
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* One case: the matrix and what is measured on it. */
 struct mcase {
     char label[160];   /* "N=4096" or "layer=NAME shape=RxC" */
@@ -105,21 +92,20 @@ static double median_time(struct ctx *c, run_fn fn, const struct region *rg, uns
     fn(c); /* warm the caches and the pages */
     unsigned batch = 1;
     if (!rg) {
-        double t0 = now();
+        double t0 = bench_now();
         fn(c);
-        double one = now() - t0;
+        double one = bench_now() - t0;
         batch = one >= 2e-3 ? 1 : one <= 2e-6 ? 1000 : (unsigned)(2e-3 / one) + 1;
     }
     for (unsigned i = 0; i < n; i++) {
         if (rg)
             flush(rg, nr);
-        double t0 = now();
+        double t0 = bench_now();
         for (unsigned k = 0; k < batch; k++)
             fn(c);
-        s[i] = (now() - t0) / batch;
+        s[i] = (bench_now() - t0) / batch;
     }
-    qsort(s, n, sizeof s[0], cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    return bench_median(s, n);
 }
 
 static void run_sgemv(struct ctx *c)
