@@ -13,6 +13,8 @@
  * range decoder and encoder, lanes and neighbours, the reference decoder, a
  * faster decoder for the common case (dense u8 levels), the encoder and its
  * parameter search, and the coder table entry. */
+#include <stdlib.h>
+
 #include "bitio.h"
 #include "coder.h"
 
@@ -1278,10 +1280,40 @@ static void cb_sign_classes(const struct cb_params *pr, const uint8_t *v, uint64
 }
 
 /* The most frequent symbol (ties: the smallest). */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The most frequent symbol, the smallest of those tied. A few symbols of
+ * 16 bits are sorted rather than counted into 65536 bins: clearing and
+ * scanning the bins cost most of a small tensor's encode. */
 static int cb_mode(const struct cnnz__alloc *a, const uint8_t *v, unsigned w, uint64_t n,
                    uint32_t *mode)
 {
     size_t nv = w == 1 ? 256 : 65536;
+    uint32_t best = 0;
+    if (n * 16 < nv) {
+        uint32_t *s = cnnz__malloc_array(a, (size_t)n, sizeof(uint32_t));
+        if (!s)
+            return CNNZ_E_NOMEM;
+        for (uint64_t i = 0; i < n; i++)
+            s[i] = cb_sym(v, w, i);
+        qsort(s, (size_t)n, sizeof *s, cmp_u32);
+        uint64_t best_n = 0;
+        for (uint64_t i = 0, j; i < n; i = j) {
+            for (j = i + 1; j < n && s[j] == s[i]; j++)
+                ;
+            if (j - i > best_n) {
+                best_n = j - i;
+                best = s[i];
+            }
+        }
+        cnnz__free(a, s);
+        *mode = best;
+        return CNNZ_OK;
+    }
     uint32_t *cnt = cnnz__malloc_array(a, nv, sizeof(uint32_t));
     if (!cnt)
         return CNNZ_E_NOMEM;
@@ -1291,7 +1323,6 @@ static int cb_mode(const struct cnnz__alloc *a, const uint8_t *v, unsigned w, ui
         if (cnt[x] < UINT32_MAX)
             cnt[x]++;
     }
-    uint32_t best = 0;
     for (uint32_t x = 1; x < nv; x++)
         if (cnt[x] > cnt[best])
             best = x;
