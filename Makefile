@@ -426,7 +426,10 @@ bench-run: corpus $(STATIC_LIB) $(BENCH_BIN) $(CNNZ_BIN)
 	@mkdir -p $(BUILD)/hostile
 	python3 cnnz-tools/tests/mkbig.py $(BUILD)/hostile/bomb-2-45.cnnz 35184372088832
 	python3 cnnz-tools/tests/mkbig.py $(BUILD)/hostile/big-2-38.cnnz 274877906944 4194304
-	BENCH_HOSTILE_DIR=$(BUILD)/hostile $(BENCH_BIN) .corpus
+	@mkdir -p $(BUILD)/linear
+	for k in 20 22 24; do [ -f $(BUILD)/linear/linear-$$k.cnnz ] || \
+	    python3 cnnz-tools/tests/mkbig.py $(BUILD)/linear/linear-$$k.cnnz $$((1 << k)) 65536 || exit 1; done
+	BENCH_HOSTILE_DIR=$(BUILD)/hostile BENCH_LINEAR_DIR=$(BUILD)/linear $(BENCH_BIN) .corpus
 	sh cnnz-tools/bench/models.sh $(CNNZ_BIN) .corpus
 
 # ------------------------------------------------------------- sanitizers

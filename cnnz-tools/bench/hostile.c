@@ -17,7 +17,8 @@
  * Time is the median of BENCH_REPS attempts per file; memory is the peak
  * of the library's live allocations (the caller's output buffers are not
  * counted). One line per group, then the target:
- *   target hostile: each refused in < 10 ms using < 1 MiB: ... (met) */
+ *   target hostile: each refused in < 10 ms using < 1 MiB: ... (met)
+ * and, from $BENCH_LINEAR_DIR, decode time against output size (linear()). */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,58 @@ static void report(const struct group *g)
            g->worst_peak_file[0] ? g->worst_peak_file : "-");
 }
 
+/* Decode time against size: the files of dir (make bench-run writes 2^20,
+ * 2^22 and 2^24 zero bytes in about a kilobyte each, the expansion a
+ * hostile file would use) decoded whole; ns per output byte should not
+ * grow with the size. 0, or non-zero on an error. */
+static int linear(const char *dir, unsigned reps)
+{
+    static const char *const names[] = {"linear-20.cnnz", "linear-22.cnnz", "linear-24.cnnz"};
+    double lo = 0, hi = 0;
+    unsigned ran = 0;
+    for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        uint8_t *data;
+        size_t size;
+        if (read_all(path, &data, &size))
+            continue;
+        cnnz_reader *r;
+        struct cnnz_tensor_info ti;
+        uint8_t *out = NULL;
+        int e = cnnz_reader_open_memory(&r, data, size, NULL);
+        if (!e && !(e = cnnz_reader_tensor_info(r, 0, &ti)) &&
+            !(out = malloc(ti.decoded_bytes ? (size_t)ti.decoded_bytes : 1)))
+            e = CNNZ_E_NOMEM;
+        double s[HOSTILE_MAX_REPS];
+        unsigned n = reps < HOSTILE_MAX_REPS ? reps : HOSTILE_MAX_REPS;
+        for (unsigned i = 0; i < n && !e; i++) {
+            double t0 = bench_now();
+            e = cnnz_reader_decode(r, 0, out, (size_t)ti.decoded_bytes, NULL);
+            s[i] = bench_now() - t0;
+        }
+        free(out);
+        if (!e || r)
+            cnnz_reader_close(r);
+        free(data);
+        if (e) {
+            fprintf(stderr, "bench: hostile %s: %s\n", path, cnnz_error_token(e));
+            return 1;
+        }
+        double t = bench_median(s, n), ns = t * 1e9 / (double)ti.decoded_bytes;
+        printf("hostile linear file=%s in=%zu out=%llu ms=%.3f ns_per_out_byte=%.4f\n", names[k],
+               size, (unsigned long long)ti.decoded_bytes, t * 1e3, ns);
+        lo = ran ? (ns < lo ? ns : lo) : ns;
+        hi = ran ? (ns > hi ? ns : hi) : ns;
+        ran++;
+    }
+    if (ran > 1)
+        printf("target hostile: decode time linear in the output: ns per byte from 2^20 to 2^24 "
+               "bytes within %.2fx (%s)\n",
+               hi / lo, hi / lo < 2 ? "met" : "MISSED");
+    return 0;
+}
+
 int bench_hostile(unsigned reps)
 {
     printf("files that must be refused: open, decode every tensor, verify, through a counting\n"
@@ -253,5 +306,8 @@ int bench_hostile(unsigned reps)
     printf("target hostile: each of %u files refused in < 10 ms using < 1 MiB: %u not refused, "
            "worst %.4f ms, %.1f KiB (%s)\n",
            files, bad, worst_s * 1e3, (double)worst_peak / 1024, met ? "met" : "MISSED");
+    const char *ld = getenv("BENCH_LINEAR_DIR");
+    if (ld && *ld && linear(ld, reps))
+        return 1;
     return bad != 0;
 }
