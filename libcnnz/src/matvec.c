@@ -698,7 +698,7 @@ static inline __attribute__((always_inline)) int next_run(const uint8_t **rp, co
         return 0;
     unsigned v = *p++;
     uint64_t r = v;
-    while (v == 255) {
+    while (__builtin_expect(v == 255, 0)) {
         if (p == re)
             return 0;
         v = *p++;
@@ -710,41 +710,46 @@ static inline __attribute__((always_inline)) int next_run(const uint8_t **rp, co
 }
 
 /* The walks of one sham block, its symbols already checked against the
- * codebook. A position is kept as (row, col) inside the block: a run moves
- * col, and col past the row's end moves to the next rows by subtraction
- * (a division per row cost more than the whole row at 99 % pruning);
- * p + r >= E_b (spec 6.7) is row reaching nrows, as a block holds whole
- * rows. 0 on a run that leaves the runs stream or the block, or runs left
- * over: CNNZ_E_CORRUPT. ssz is a constant in each copy. */
+ * codebook. A position is kept as (row, col + 1) inside the block: a run
+ * moves it, and past the row's end it moves to the next rows by
+ * subtraction (a division per row cost more than the whole row at 99 %
+ * pruning); p + r >= E_b (spec 6.7) is the row reaching nrows, as a block
+ * holds whole rows. 0 on a run that leaves the runs stream or the block, or
+ * runs left over: CNNZ_E_CORRUPT. ssz and short_runs (every run one byte,
+ * one per element) are constants in each copy. */
 static inline __attribute__((always_inline)) int
 walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
-            uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz)
+            uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz, const int short_runs)
 {
     const float *cb = m->cb, *x = m->x;
     const uint64_t cols = m->cols;
     const uint8_t *rp = runs, *const re = runs + rl;
     const uint8_t *sp = syms, *const se = syms + nnz * ssz;
     float *yr = y, *const ye = y + nrows;
-    uint64_t col = 0, run;
+    /* end: the element's column + 1, so that a step is one addition of
+     * run + 1 (the loop's dependency chain; col += run, col++ was two) */
+    uint64_t end = 0, run;
     float acc[16] = {0};
     for (; sp != se; sp += ssz) {
-        if (!next_run(&rp, re, &run))
+        if (short_runs)
+            run = *rp++;
+        else if (!next_run(&rp, re, &run))
             return 0;
-        col += run;
-        if (__builtin_expect(col >= cols, 0)) { /* the element is in a later row */
+        end += run + 1;
+        if (__builtin_expect(end > cols, 0)) { /* the element is in a later row */
             *yr = lanes_sum(acc);
             memset(acc, 0, sizeof acc);
             do {
                 if (++yr == ye)
                     return 0;
-                col -= cols;
-                if (col >= cols)
+                end -= cols;
+                if (end > cols)
                     *yr = 0.0f; /* a row with nothing stored */
-            } while (col >= cols);
+            } while (end > cols);
         }
+        const uint64_t col = end - 1;
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
         acc[col & 15] += cb[q] * x[col];
-        col++;
     }
     if (rp != re)
         return 0;
@@ -754,34 +759,66 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
     return 1;
 }
 
+/* The walks as functions of their own: inlined into the task loop, they
+ * kept their pointers on the stack and cost a third more. Runs without a
+ * 255 (memchr finds one fast) are one byte each, exactly one per stored
+ * element, and that loop needs neither test per element (a tenth less). */
+static __attribute__((noinline)) int walk_matvec_any(const struct mv *m, const uint8_t *runs,
+                                                     uint64_t rl, const uint8_t *syms,
+                                                     uint64_t nnz, float *y, uint64_t nrows)
+{
+    const int sr = rl == nnz && !memchr(runs, 255, (size_t)rl);
+    if (m->ssz == 1)
+        return sr ? walk_matvec(m, runs, rl, syms, nnz, y, nrows, 1, 1)
+                  : walk_matvec(m, runs, rl, syms, nnz, y, nrows, 1, 0);
+    return sr ? walk_matvec(m, runs, rl, syms, nnz, y, nrows, 2, 1)
+              : walk_matvec(m, runs, rl, syms, nnz, y, nrows, 2, 0);
+}
+
 /* vecmat: part[c] adds the block's products of column c in increasing row,
  * from part zeroed by the caller. */
 static inline __attribute__((always_inline)) int
 walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
-            uint64_t nnz, const float *xb, uint64_t nrows, float *part, const unsigned ssz)
+            uint64_t nnz, const float *xb, uint64_t nrows, float *part, const unsigned ssz,
+            const int short_runs)
 {
     const float *cb = m->cb;
     const uint64_t cols = m->cols;
-    const uint8_t *rp = runs, *re = runs + rl;
-    uint64_t row = 0, col = 0, run;
+    const uint8_t *rp = runs, *const re = runs + rl;
+    const uint8_t *sp = syms, *const se = syms + nnz * ssz;
+    uint64_t row = 0, end = 0, run; /* end as in walk_matvec */
     float xr = xb[0];
-    for (uint64_t i = 0; i < nnz; i++) {
-        if (!next_run(&rp, re, &run))
+    for (; sp != se; sp += ssz) {
+        if (short_runs)
+            run = *rp++;
+        else if (!next_run(&rp, re, &run))
             return 0;
-        col += run;
-        if (col >= cols) {
+        end += run + 1;
+        if (__builtin_expect(end > cols, 0)) {
             do {
                 if (++row == nrows)
                     return 0;
-                col -= cols;
-            } while (col >= cols);
+                end -= cols;
+            } while (end > cols);
             xr = xb[row];
         }
-        const unsigned q = ssz == 1 ? syms[i] : cnnz__le16(syms + 2 * i);
-        part[col] += cb[q] * xr;
-        col++;
+        const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
+        part[end - 1] += cb[q] * xr;
     }
     return rp == re;
+}
+
+static __attribute__((noinline)) int walk_vecmat_any(const struct mv *m, const uint8_t *runs,
+                                                     uint64_t rl, const uint8_t *syms,
+                                                     uint64_t nnz, const float *xb,
+                                                     uint64_t nrows, float *part)
+{
+    const int sr = rl == nnz && !memchr(runs, 255, (size_t)rl);
+    if (m->ssz == 1)
+        return sr ? walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 1, 1)
+                  : walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 1, 0);
+    return sr ? walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 2, 1)
+              : walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 2, 0);
 }
 
 /* One sham block: matvec writes its rows of y, vecmat adds into part
@@ -816,12 +853,10 @@ static int sham_block(const struct mv *m, struct worker *wk, uint64_t b, float *
                           -1);
     int ok;
     if (!m->trans)
-        ok = m->ssz == 1 ? walk_matvec(m, runs, rl, syms, nnz, m->y + r0, nrows, 1)
-                         : walk_matvec(m, runs, rl, syms, nnz, m->y + r0, nrows, 2);
+        ok = walk_matvec_any(m, runs, rl, syms, nnz, m->y + r0, nrows);
     else {
         memset(part, 0, (size_t)m->cols * sizeof *part);
-        ok = m->ssz == 1 ? walk_vecmat(m, runs, rl, syms, nnz, m->x + r0, nrows, part, 1)
-                         : walk_vecmat(m, runs, rl, syms, nnz, m->x + r0, nrows, part, 2);
+        ok = walk_vecmat_any(m, runs, rl, syms, nnz, m->x + r0, nrows, part);
     }
     return ok ? CNNZ_OK
               : cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index, (int32_t)kr,
