@@ -39,8 +39,14 @@
 /* Work per task when a raw stream is split by rows (elements). */
 #define MV_TASK_ELEMS 65536u
 #define MV_MAX_THREADS 64u
-/* Smallest tensor worth more than the caller's thread (elements). */
+/* Smallest tensor worth more than the caller's thread (elements). The
+ * fuzzing build (CNNZ_FUZZING) uses threads for any size, so that the
+ * fuzzer's small tensors reach the thread pool. */
+#ifdef CNNZ_FUZZING
+#define MV_MIN_MT_ELEMS 0u
+#else
 #define MV_MIN_MT_ELEMS 262144u
+#endif
 
 enum kind { K_IDX8, K_IDX16, K_F32 };
 
