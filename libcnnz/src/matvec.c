@@ -529,26 +529,43 @@ static col_fn pick_col(const struct mv *m)
     return m->kind == K_IDX8 ? col_idx8 : m->kind == K_IDX16 ? col_idx16 : col_f32;
 }
 
-/* CNNZ_E_CORRUPT when a symbol of the chunk is past the codebook. */
-static int check_symbols(const struct mv *m, const uint8_t *s, size_t n)
+/* The lookup for a codebook of k entries (see lookup(), lookup16()). */
+static int lookup_mode(uint32_t k)
 {
+    return k <= 8 ? 1 : k <= 16 ? 2 : k <= 32 ? 3 : 0;
+}
+
+/* CNNZ_E_CORRUPT when a symbol of the chunk is past the codebook. *mx: the
+ * largest u8 symbol of the chunk (0 for other kinds). */
+static int check_symbols(const struct mv *m, const uint8_t *s, size_t n, unsigned *mx)
+{
+    *mx = 0;
     if (m->kind == K_F32)
         return CNNZ_OK;
-    unsigned mx;
     if (m->kind == K_IDX16) {
         if (m->K == 65536)
             return CNNZ_OK;
-        mx = max_u16(s, n);
-    } else {
-        if (m->K == 256)
-            return CNNZ_OK;
-#ifdef MV_AVX2
-        mx = m->avx2 ? max_u8_avx2(s, n) : max_u8(s, n);
-#else
-        mx = max_u8(s, n);
-#endif
+        return max_u16(s, n) < m->K ? CNNZ_OK : CNNZ_E_CORRUPT;
     }
-    return mx < m->K ? CNNZ_OK : CNNZ_E_CORRUPT;
+#ifdef MV_AVX2
+    *mx = m->avx2 ? max_u8_avx2(s, n) : max_u8(s, n);
+#else
+    *mx = max_u8(s, n);
+#endif
+    return *mx < m->K ? CNNZ_OK : CNNZ_E_CORRUPT;
+}
+
+/* m, or a copy in *local with a register lookup when a chunk of a large
+ * table (affine's 256 values, a big codebook) uses only its first 32
+ * entries: uq levels stored as affine symbols do, and the gather they
+ * took cost three times the permute. */
+static const struct mv *for_chunk(const struct mv *m, unsigned mx, struct mv *local)
+{
+    if (m->mode != 0 || m->kind != K_IDX8 || mx >= 32)
+        return m;
+    *local = *m;
+    local->mode = lookup_mode(mx + 1);
+    return local;
 }
 
 /* ------------------------------------------------------------ workers */
@@ -625,20 +642,23 @@ static int run_elements(const struct mv *m, struct source *src, struct worker *w
         int err = source_next(m, src, wk, k, &s);
         if (err)
             return err;
-        if (!src->dec && (err = check_symbols(m, s, k)))
+        unsigned mx = 0;
+        if (!src->dec && (err = check_symbols(m, s, k, &mx)))
             return cnnz__fail(&wk->where, err, "tensor", (int64_t)m->index, (int32_t)m->sk, -1);
+        struct mv local;
+        const struct mv *km = src->dec ? m : for_chunk(m, mx, &local);
         for (size_t i = 0; i < k;) {
             if (rows4k && col == 0 && (k - i) / 4 >= m->cols) {
-                rows4k(m, s + i * unit, (size_t)m->cols * unit, m->y + row);
+                rows4k(km, s + i * unit, (size_t)m->cols * unit, m->y + row);
                 i += 4 * (size_t)m->cols;
                 row += 4;
                 continue;
             }
             size_t take = m->cols - col < k - i ? (size_t)(m->cols - col) : k - i;
             if (!m->trans)
-                rowk(m, acc, col, s + i * unit, m->x + col, take);
+                rowk(km, acc, col, s + i * unit, m->x + col, take);
             else
-                colk(m, m->y + col, s + i * unit, take, m->x[row]);
+                colk(km, m->y + col, s + i * unit, take, m->x[row]);
             i += take;
             col += take;
             if (col == m->cols) {
@@ -664,10 +684,12 @@ static int run_columns(const struct mv *m, struct worker *wk, uint64_t c0, uint6
     const uint8_t *base = m->coded.src[m->sk];
     for (uint64_t r = 0; r < m->rows; r++) {
         const uint8_t *s = base + (r * m->cols + c0) * m->ssz;
-        int err = check_symbols(m, s, (size_t)(c1 - c0));
+        unsigned mx;
+        int err = check_symbols(m, s, (size_t)(c1 - c0), &mx);
         if (err)
             return cnnz__fail(&wk->where, err, "tensor", (int64_t)m->index, (int32_t)m->sk, -1);
-        colk(m, m->y + c0, s, (size_t)(c1 - c0), m->x[r]);
+        struct mv local;
+        colk(for_chunk(m, mx, &local), m->y + c0, s, (size_t)(c1 - c0), m->x[r]);
     }
     return CNNZ_OK;
 }
@@ -854,7 +876,8 @@ static int sham_block(const struct mv *m, struct worker *wk, uint64_t b, float *
             memset(m->y + r0, 0, (size_t)nrows * sizeof *m->y);
         return CNNZ_OK;
     }
-    if (check_symbols(m, syms, (size_t)nnz))
+    unsigned mx;
+    if (check_symbols(m, syms, (size_t)nnz, &mx))
         return cnnz__fail(&wk->where, CNNZ_E_CORRUPT, "tensor", (int64_t)m->index, (int32_t)ks,
                           -1);
     int ok;
@@ -1217,7 +1240,7 @@ int cnnz__matvec_with(int simd, int trans, const cnnz_reader *r, size_t index, c
         m.ssz = 4;
         m.sk = 0;
     }
-    m.mode = m.K <= 8 ? 1 : m.K <= 16 ? 2 : m.K <= 32 ? 3 : 0;
+    m.mode = lookup_mode(m.K);
     /* Threads cost more than they save below a few hundred thousand
      * elements (the result is the same either way). */
     const unsigned threads =

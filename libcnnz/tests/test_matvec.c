@@ -306,7 +306,7 @@ static void mt_make(struct rng *r, const struct mt_spec *sp, struct mt *t)
         data = malloc(size + 1);
         ck_assert_ptr_nonnull(data);
         for (uint64_t i = 0; i < n; i++) {
-            unsigned q = zero[i] ? 0 : rng_below(r, ss == 1 ? 256 : 65536);
+            unsigned q = zero[i] ? 0 : rng_below(r, sp->levels ? sp->levels : ss == 1 ? 256 : 65536);
             if (ss == 1)
                 data[i] = (uint8_t)q;
             else
@@ -457,6 +457,11 @@ static void spec_for(struct rng *r, struct mt_spec *sp, int repr, int coder)
             sp->dtype = rng_below(r, 2) ? CNNZ_DT_F16 : CNNZ_DT_BF16;
     } else if (repr == CNNZ_REPR_AFFINE) {
         sp->symbol_dtype = rng_below(r, 4) ? CNNZ_DT_U8 : CNNZ_DT_U16;
+        /* symbols below 8, 16, 32 or one more (uq levels as affine:
+         * matvec's register lookups on chunks of a 256-entry table, at the
+         * edges of each), or any */
+        static const uint32_t lv[] = {8, 9, 16, 17, 32, 33, 0};
+        sp->levels = lv[rng_below(r, 7)];
     } else if (repr == CNNZ_REPR_WIDEN) {
         sp->symbol_dtype = rng_below(r, 2) ? CNNZ_DT_F16 : CNNZ_DT_BF16;
     } else if (rng_below(r, 4) == 0) {
