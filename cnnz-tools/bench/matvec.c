@@ -3,8 +3,9 @@
  * the dequantized dense matrix and against a plain CSR float matvec.
  *
  * Matrices: square FC-like ones (1024, 4096; Gaussian weights) and the
- * largest PP-OCR weight tensors, convolution kernels viewed as 2-D (rows =
- * Cout, columns = Cin*kh*kw, im2col order). Each is pruned by magnitude (0, 50, 90, 95,
+ * three largest weight tensors of each corpus (PP-OCR's float32, face-api's
+ * uint8 dequantized), convolution kernels viewed as 2-D (rows = Cout,
+ * columns = Cin*kh*kw, im2col order); targets are judged per group. Each is pruned by magnitude (0, 50, 90, 95,
  * 99 %) and quantized to 32 uniform levels (cnnz_quant.h), then written in
  * memory four ways:
  *   auto     HAM handed to the writer with CNNZ_CODER_AUTO: the layout
@@ -338,6 +339,58 @@ static void gaussian(float *w, uint64_t n)
     }
 }
 
+/* The MV_LAYERS largest weight tensors (rank >= 2) of a corpus workload:
+ * PP-OCR's float32 ONNX initializers (OIHW kernels and FC matrices, rows =
+ * dims[0]), or face-api's uint8 tfjs weights dequantized to float32 as the
+ * runtime does, whose HWIO kernels are transposed to Cout rows of
+ * kh*kw*Cin columns (the im2col matrix). */
+static int run_layers(unsigned reps, unsigned cores, const char *corpus, int faceapi,
+                      double *worst)
+{
+    struct bt_workload wl;
+    memset(&wl, 0, sizeof wl);
+    if ((faceapi ? corpus_faceapi_u8 : corpus_ppocr_f32)(corpus, &wl)) {
+        printf("  (%s corpus not loaded: no layers from it)\n", faceapi ? "face-api" : "PP-OCR");
+        return 0;
+    }
+    const struct bt_tensor *top[MV_LAYERS] = {NULL};
+    for (size_t i = 0; i < wl.nm; i++)
+        for (size_t k = 0; k < wl.m[i].n; k++) {
+            const struct bt_tensor *t = &wl.m[i].t[k];
+            if (t->rank < 2 || t->dtype != CNNZ_DT_F32)
+                continue;
+            for (unsigned j = 0; j < MV_LAYERS; j++)
+                if (!top[j] || t->elements > top[j]->elements) {
+                    memmove(&top[j + 1], &top[j], (MV_LAYERS - 1 - j) * sizeof top[0]);
+                    top[j] = t;
+                    break;
+                }
+        }
+    int rc = 0;
+    for (unsigned j = 0; j < MV_LAYERS && top[j] && !rc; j++) {
+        const struct bt_tensor *t = top[j];
+        const float *src = (const float *)(const void *)(faceapi ? t->expect : t->data);
+        struct mcase m;
+        memset(&m, 0, sizeof m);
+        m.rows = faceapi ? t->dims[t->rank - 1] : t->dims[0];
+        m.cols = t->elements / m.rows;
+        snprintf(m.label, sizeof m.label, "layer=%s%s shape=%llux%llu",
+                 faceapi ? "faceapi:" : "", t->name, (unsigned long long)m.rows,
+                 (unsigned long long)m.cols);
+        if (!(m.w = malloc((size_t)t->elements * sizeof *m.w))) {
+            rc = 1;
+            break;
+        }
+        for (uint64_t r = 0; r < m.rows; r++) /* f32, little-endian */
+            for (uint64_t c = 0; c < m.cols; c++)
+                m.w[r * m.cols + c] = faceapi ? src[c * m.rows + r] : src[r * m.cols + c];
+        rc = run_case(reps, cores, &m, worst);
+        free(m.w);
+    }
+    corpus_free(&wl);
+    return rc;
+}
+
 int bench_matvec(const char *corpus, unsigned reps)
 {
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -347,9 +400,9 @@ int bench_matvec(const char *corpus, unsigned reps)
            "dense matrix and a CSR loop; time_vs_sgemv < 1 is faster than sgemv; bytes are\n"
            "the whole .cnnz file (or CSR's values, column indices and row pointers) vs 4 per weight\n",
            MV_LEVELS, cores, OPENBLAS_VERSION);
-    /* worst over the cases of: best cnnz variant, auto; per prune level;
-     * [0]: the square matrices, [1]: the corpus layers */
-    double worst[2][15] = {{0}};
+    /* worst over the cases of: best cnnz variant, auto, best cold; per
+     * prune level; [0]: the square matrices, [1], [2]: the corpus layers */
+    double worst[3][15] = {{0}};
     int rc = 0;
     static const uint64_t sizes[] = {1024, 4096};
     for (size_t i = 0; i < 2 && !rc; i++) {
@@ -362,46 +415,16 @@ int bench_matvec(const char *corpus, unsigned reps)
         rc = run_case(reps, cores, &m, worst[0]);
         free(m.w);
     }
-    struct bt_workload wl;
-    memset(&wl, 0, sizeof wl);
-    if (!rc && corpus_ppocr_f32(corpus, &wl) == 0) {
-        /* the largest weight tensors (conv kernels, FC matrices) of all the models */
-        const struct bt_tensor *top[MV_LAYERS] = {NULL};
-        for (size_t i = 0; i < wl.nm; i++)
-            for (size_t k = 0; k < wl.m[i].n; k++) {
-                const struct bt_tensor *t = &wl.m[i].t[k];
-                if (t->rank < 2)
-                    continue;
-                for (unsigned j = 0; j < MV_LAYERS; j++)
-                    if (!top[j] || t->elements > top[j]->elements) {
-                        memmove(&top[j + 1], &top[j], (MV_LAYERS - 1 - j) * sizeof top[0]);
-                        top[j] = t;
-                        break;
-                    }
-            }
-        for (unsigned j = 0; j < MV_LAYERS && top[j] && !rc; j++) {
-            const struct bt_tensor *t = top[j];
-            struct mcase m = {.rows = t->dims[0], .cols = t->elements / t->dims[0]};
-            snprintf(m.label, sizeof m.label, "layer=%s shape=%llux%llu", t->name,
-                     (unsigned long long)m.rows, (unsigned long long)m.cols);
-            m.w = malloc((size_t)t->elements * sizeof *m.w);
-            if (!m.w) {
-                rc = 1;
-                break;
-            }
-            memcpy(m.w, t->data, (size_t)t->elements * 4); /* f32, little-endian */
-            rc = run_case(reps, cores, &m, worst[1]);
-            free(m.w);
-        }
-        corpus_free(&wl);
-    } else if (!rc) {
-        printf("  (PP-OCR corpus not loaded: square matrices only)\n");
-    }
+    if (!rc)
+        rc = run_layers(reps, cores, corpus, 0, worst[1]);
+    if (!rc)
+        rc = run_layers(reps, cores, corpus, 1, worst[2]);
     if (rc)
         return rc;
     static const char *const pn[] = {"0.00", "0.50", "0.90", "0.95", "0.99"};
-    static const char *const group[] = {"square N=1024,4096", "corpus layers"};
-    for (unsigned g = 0; g < 2; g++) {
+    static const char *const group[] = {"square N=1024,4096", "corpus layers (PP-OCR)",
+                                        "corpus layers (face-api)"};
+    for (unsigned g = 0; g < 3; g++) {
         const double *wg = worst[g];
         if (wg[0] == 0)
             continue; /* no case ran */
