@@ -458,7 +458,7 @@ ubsan: deps
 # (that build is never installed). New inputs go to
 # build-fuzz/corpus/NAME (fuzz/corpus/NAME is read as seeds, never written);
 # crashes to build-fuzz/crash-NAME-*: copy them into fuzz/ to keep them.
-# The reader target also gets fuzz/cnnz.dict, the format's tokens.
+# The reader and compute targets also get fuzz/cnnz.dict, the format's tokens.
 FUZZ_SECONDS ?= 60
 FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -471,7 +471,7 @@ fuzz-run: $(FUZZ_BINS)
 	@set -e; for n in $(FUZZ_NAMES); do \
 	    mkdir -p $(BUILD)/corpus/$$n; \
 	    seeds=$$([ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n || true); \
-	    dict=$$([ $$n = reader ] && echo -dict=fuzz/cnnz.dict || true); \
+	    dict=$$(case $$n in reader|compute) echo -dict=fuzz/cnnz.dict;; esac); \
 	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -rss_limit_mb=2048 -timeout=10 $$dict \

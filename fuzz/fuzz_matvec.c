@@ -67,19 +67,6 @@ static int sink_write(void *opaque, const void *buf, size_t n)
     return 0;
 }
 
-static float elem(const uint8_t *e, int dtype)
-{
-    if (dtype == CNNZ_DT_F32) {
-        uint32_t u = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
-                     (uint32_t)e[3] << 24;
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
-    uint16_t h = (uint16_t)(e[0] | e[1] << 8);
-    return dtype == CNNZ_DT_F16 ? cnnz_f16_to_f32(h) : cnnz_bf16_to_f32(h);
-}
-
 static int same(const float *a, const float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -258,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dec || !w || cnnz_reader_decode(r, 0, dec, (size_t)ti.decoded_bytes, NULL))
         abort();
     for (uint64_t i = 0; i < n; i++)
-        w[i] = elem(dec + i * es, dtype);
+        w[i] = ref_element(dec + i * es, dtype);
     uint64_t mr, mc;
     if (cnnz_matrix_shape(&ti, &mr, &mc) || mr * mc != n)
         abort();

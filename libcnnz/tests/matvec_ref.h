@@ -6,6 +6,24 @@
 #define CNNZ_MATVEC_REF_H
 
 #include <stdint.h>
+#include <string.h>
+
+#include "cnnz.h"
+
+/* Element e (little-endian) of a float tensor of dtype f32, f16 or bf16,
+ * as the float the products multiply (f16/bf16 widened exactly). */
+static inline float ref_element(const uint8_t *e, int dtype)
+{
+    if (dtype == CNNZ_DT_F32) {
+        uint32_t u = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
+                     (uint32_t)e[3] << 24;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    uint16_t h = (uint16_t)(e[0] | e[1] << 8);
+    return dtype == CNNZ_DT_F16 ? cnnz_f16_to_f32(h) : cnnz_bf16_to_f32(h);
+}
 
 /* y = W x: per row, 16 partial sums by column mod 16, then a fixed tree. */
 static inline void ref_matvec(const float *w, uint64_t rows, uint64_t cols, const float *x,
