@@ -71,6 +71,8 @@ int corpus_faceapi_u8(const char *dir, struct bt_workload *w);
 int corpus_ppocr_f32(const char *dir, struct bt_workload *w);
 int corpus_ppocr_p90q32(const char *dir, struct bt_workload *w);
 void corpus_free(struct bt_workload *w);
+/* The whole file at path, malloc'ed (freed by the caller); non-zero on failure. */
+int read_whole(const char *path, unsigned char **data, size_t *size);
 /* Allocate size bytes owned by m (freed by corpus_free); NULL on failure. */
 void *model_alloc(struct bt_model *m, size_t size);
 /* A new zeroed tensor slot in m; NULL on failure. */

@@ -116,7 +116,7 @@ void corpus_free(struct bt_workload *w)
 
 /* ------------------------------------------------------------ files */
 
-static int read_whole(const char *path, unsigned char **data, size_t *size)
+int read_whole(const char *path, unsigned char **data, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -147,31 +147,6 @@ static int measure(struct group *g, const char *name, const uint8_t *data, size_
     return 0;
 }
 
-static int read_all(const char *path, uint8_t **data, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 1;
-    struct membuf b = {0};
-    uint8_t chunk[65536];
-    size_t k;
-    int bad = 0;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (membuf_append(&b, chunk, k)) {
-            bad = 1;
-            break;
-        }
-    bad |= ferror(f);
-    fclose(f);
-    if (bad) {
-        membuf_free(&b);
-        return 1;
-    }
-    *data = b.p;
-    *size = b.len;
-    return 0;
-}
-
 /* Every *.cnnz file of dir through measure(). Missing dir: 0 files. */
 static int run_dir(struct group *g, const char *dir, const struct cnnz_limits *lim,
                    unsigned reps, int must, int want_err, int open_only)
@@ -189,7 +164,7 @@ static int run_dir(struct group *g, const char *dir, const struct cnnz_limits *l
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         uint8_t *data;
         size_t size;
-        if (read_all(path, &data, &size)) {
+        if (read_whole(path, &data, &size)) {
             fprintf(stderr, "bench: hostile: cannot read %s\n", path);
             rc = 1;
             break;
@@ -224,7 +199,7 @@ static int linear(const char *dir, unsigned reps)
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         uint8_t *data;
         size_t size;
-        if (read_all(path, &data, &size))
+        if (read_whole(path, &data, &size))
             continue;
         cnnz_reader *r;
         struct cnnz_tensor_info ti;

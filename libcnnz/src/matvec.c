@@ -715,28 +715,6 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
                : CNNZ_OK;
 }
 
-/* The next run of a sham runs stream (spec 6.7 step 1), from *rp, which
- * stays below re: 0 when the stream ends inside it. Runs of 255 or more are
- * rare (a quarter of a row of 1024 zeros), so they leave the loop. */
-static inline __attribute__((always_inline)) int next_run(const uint8_t **rp, const uint8_t *re,
-                                                          uint64_t *run)
-{
-    const uint8_t *p = *rp;
-    if (p == re)
-        return 0;
-    unsigned v = *p++;
-    uint64_t r = v;
-    while (__builtin_expect(v == 255, 0)) {
-        if (p == re)
-            return 0;
-        v = *p++;
-        r += v;
-    }
-    *rp = p;
-    *run = r;
-    return 1;
-}
-
 /* The walks of one sham block, its symbols already checked against the
  * codebook. A position is kept as (row, col + 1) inside the block: a run
  * moves it, and past the row's end it moves to the next rows by
@@ -751,9 +729,10 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
 {
     const float *cb = m->cb, *x = m->x;
     const uint64_t cols = m->cols;
-    const uint8_t *rp = runs, *const re = runs + rl;
+    const uint8_t *rp = runs;
     const uint8_t *sp = syms, *const se = syms + nnz * ssz;
     float *yr = y, *const ye = y + nrows;
+    uint64_t at = 0; /* runs read by cnnz__sham_run (when not short_runs) */
     /* end: the element's column + 1, so that a step is one addition of
      * run + 1 (the loop's dependency chain; col += run, col++ was two) */
     uint64_t end = 0, run;
@@ -761,8 +740,8 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
     for (; sp != se; sp += ssz) {
         if (short_runs)
             run = *rp++;
-        else if (!next_run(&rp, re, &run))
-            return 0;
+        else if (cnnz__sham_run(runs, rl, &at, UINT64_MAX, &run))
+            return 0; /* past the end of the runs (the block end is checked below) */
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) { /* the element is in a later row */
             *yr = lanes_sum(acc);
@@ -779,7 +758,7 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
         acc[col & 15] += cb[q] * x[col];
     }
-    if (rp != re)
+    if ((short_runs ? (uint64_t)(rp - runs) : at) != rl)
         return 0;
     *yr = lanes_sum(acc);
     while (++yr < ye)
@@ -812,15 +791,15 @@ walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
 {
     const float *cb = m->cb;
     const uint64_t cols = m->cols;
-    const uint8_t *rp = runs, *const re = runs + rl;
+    const uint8_t *rp = runs;
     const uint8_t *sp = syms, *const se = syms + nnz * ssz;
-    uint64_t row = 0, end = 0, run; /* end as in walk_matvec */
+    uint64_t row = 0, end = 0, run, at = 0; /* end, at as in walk_matvec */
     float xr = xb[0];
     for (; sp != se; sp += ssz) {
         if (short_runs)
             run = *rp++;
-        else if (!next_run(&rp, re, &run))
-            return 0;
+        else if (cnnz__sham_run(runs, rl, &at, UINT64_MAX, &run))
+            return 0; /* past the end of the runs (the block end is checked below) */
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) {
             do {
@@ -833,7 +812,7 @@ walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
         part[end - 1] += cb[q] * xr;
     }
-    return rp == re;
+    return (short_runs ? (uint64_t)(rp - runs) : at) == rl;
 }
 
 static __attribute__((noinline)) int walk_vecmat_any(const struct mv *m, const uint8_t *runs,
