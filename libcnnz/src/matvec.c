@@ -43,7 +43,7 @@
  * fuzzing build (CNNZ_FUZZING) uses threads for any size, so that the
  * fuzzer's small tensors reach the thread pool. */
 #ifdef CNNZ_FUZZING
-#define MV_MIN_MT_ELEMS 0u
+#define MV_MIN_MT_ELEMS 1u /* not 0: gcc -Wtype-limits flags ">= 0" */
 #else
 #define MV_MIN_MT_ELEMS 262144u
 #endif
