@@ -721,30 +721,61 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
  * subtraction (a division per row cost more than the whole row at 99 %
  * pruning); p + r >= E_b (spec 6.7) is the row reaching nrows, as a block
  * holds whole rows. 0 on a run that leaves the runs stream or the block, or
- * runs left over: CNNZ_E_CORRUPT. ssz and short_runs (every run one byte,
- * one per element) are constants in each copy. */
+ * runs left over: CNNZ_E_CORRUPT.
+ *
+ * Reading runs: every element takes at least one byte, so while the bytes
+ * left are at least the elements left, an element's first byte can be read
+ * with no test; a run of 255 or more (its continuation bytes) takes the
+ * slow branch, which reads with tests and then checks that again. Real
+ * pruned layers have a run past 254 about once a row (a test per byte, as
+ * cnnz__sham_run does, made those blocks 25 instructions an element). */
+#define SHAM_RUN(rp, re, sp, se, ssz, run)                                                        \
+    do {                                                                                          \
+        run = *rp++;                                                                              \
+        if (__builtin_expect(run == 255, 0)) {                                                    \
+            unsigned v_;                                                                          \
+            do {                                                                                  \
+                if (rp == re)                                                                     \
+                    return 0; /* the run does not end */                                          \
+                v_ = *rp++;                                                                       \
+                run += v_;                                                                        \
+            } while (v_ == 255);                                                                  \
+            if ((uint64_t)(re - rp) < (uint64_t)(se - sp) / ssz - 1)                              \
+                return 0; /* fewer bytes than the elements after this one */                      \
+        }                                                                                         \
+    } while (0)
+
+/* matvec: acc holds the 16 sums rotated by one, lane (end - 1) mod 16 at
+ * end mod 16, which saves the col = end - 1 the loop's addressing does
+ * not need. */
+static inline float rotated_sum(const float *acc)
+{
+    float s[16];
+    for (int j = 0; j < 16; j++)
+        s[j] = acc[(j + 1) & 15];
+    return lanes_sum(s);
+}
+
 static inline __attribute__((always_inline)) int
 walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
-            uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz, const int short_runs)
+            uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz)
 {
     const float *cb = m->cb, *x = m->x;
     const uint64_t cols = m->cols;
-    const uint8_t *rp = runs;
+    const uint8_t *rp = runs, *const re = runs + rl;
     const uint8_t *sp = syms, *const se = syms + nnz * ssz;
     float *yr = y, *const ye = y + nrows;
-    uint64_t at = 0; /* runs read by cnnz__sham_run (when not short_runs) */
+    if (rl < nnz)
+        return 0;
     /* end: the element's column + 1, so that a step is one addition of
      * run + 1 (the loop's dependency chain; col += run, col++ was two) */
     uint64_t end = 0, run;
     float acc[16] = {0};
     for (; sp != se; sp += ssz) {
-        if (short_runs)
-            run = *rp++;
-        else if (cnnz__sham_run(runs, rl, &at, UINT64_MAX, &run))
-            return 0; /* past the end of the runs (the block end is checked below) */
+        SHAM_RUN(rp, re, sp, se, ssz, run);
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) { /* the element is in a later row */
-            *yr = lanes_sum(acc);
+            *yr = rotated_sum(acc);
             memset(acc, 0, sizeof acc);
             do {
                 if (++yr == ye)
@@ -754,52 +785,43 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
                     *yr = 0.0f; /* a row with nothing stored */
             } while (end > cols);
         }
-        const uint64_t col = end - 1;
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
-        acc[col & 15] += cb[q] * x[col];
+        acc[end & 15] += cb[q] * x[end - 1];
     }
-    if ((short_runs ? (uint64_t)(rp - runs) : at) != rl)
+    if (rp != re)
         return 0;
-    *yr = lanes_sum(acc);
+    *yr = rotated_sum(acc);
     while (++yr < ye)
         *yr = 0.0f;
     return 1;
 }
 
 /* The walks as functions of their own: inlined into the task loop, they
- * kept their pointers on the stack and cost a third more. Runs without a
- * 255 (memchr finds one fast) are one byte each, exactly one per stored
- * element, and that loop needs neither test per element (a tenth less). */
+ * kept their pointers on the stack and cost a third more. */
 static __attribute__((noinline)) int walk_matvec_any(const struct mv *m, const uint8_t *runs,
                                                      uint64_t rl, const uint8_t *syms,
                                                      uint64_t nnz, float *y, uint64_t nrows)
 {
-    const int sr = rl == nnz && !memchr(runs, 255, (size_t)rl);
-    if (m->ssz == 1)
-        return sr ? walk_matvec(m, runs, rl, syms, nnz, y, nrows, 1, 1)
-                  : walk_matvec(m, runs, rl, syms, nnz, y, nrows, 1, 0);
-    return sr ? walk_matvec(m, runs, rl, syms, nnz, y, nrows, 2, 1)
-              : walk_matvec(m, runs, rl, syms, nnz, y, nrows, 2, 0);
+    return m->ssz == 1 ? walk_matvec(m, runs, rl, syms, nnz, y, nrows, 1)
+                       : walk_matvec(m, runs, rl, syms, nnz, y, nrows, 2);
 }
 
 /* vecmat: part[c] adds the block's products of column c in increasing row,
  * from part zeroed by the caller. */
 static inline __attribute__((always_inline)) int
 walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
-            uint64_t nnz, const float *xb, uint64_t nrows, float *part, const unsigned ssz,
-            const int short_runs)
+            uint64_t nnz, const float *xb, uint64_t nrows, float *part, const unsigned ssz)
 {
     const float *cb = m->cb;
     const uint64_t cols = m->cols;
-    const uint8_t *rp = runs;
+    const uint8_t *rp = runs, *const re = runs + rl;
     const uint8_t *sp = syms, *const se = syms + nnz * ssz;
-    uint64_t row = 0, end = 0, run, at = 0; /* end, at as in walk_matvec */
+    uint64_t row = 0, end = 0, run; /* end as in walk_matvec */
+    if (rl < nnz)
+        return 0;
     float xr = xb[0];
     for (; sp != se; sp += ssz) {
-        if (short_runs)
-            run = *rp++;
-        else if (cnnz__sham_run(runs, rl, &at, UINT64_MAX, &run))
-            return 0; /* past the end of the runs (the block end is checked below) */
+        SHAM_RUN(rp, re, sp, se, ssz, run);
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) {
             do {
@@ -812,20 +834,17 @@ walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
         part[end - 1] += cb[q] * xr;
     }
-    return (short_runs ? (uint64_t)(rp - runs) : at) == rl;
+    return rp == re;
 }
+#undef SHAM_RUN
 
 static __attribute__((noinline)) int walk_vecmat_any(const struct mv *m, const uint8_t *runs,
                                                      uint64_t rl, const uint8_t *syms,
                                                      uint64_t nnz, const float *xb,
                                                      uint64_t nrows, float *part)
 {
-    const int sr = rl == nnz && !memchr(runs, 255, (size_t)rl);
-    if (m->ssz == 1)
-        return sr ? walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 1, 1)
-                  : walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 1, 0);
-    return sr ? walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 2, 1)
-              : walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 2, 0);
+    return m->ssz == 1 ? walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 1)
+                       : walk_vecmat(m, runs, rl, syms, nnz, xb, nrows, part, 2);
 }
 
 /* One sham block: matvec writes its rows of y, vecmat adds into part
