@@ -751,8 +751,8 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
 static inline float rotated_sum(const float *acc)
 {
     float s[16];
-    for (int j = 0; j < 16; j++)
-        s[j] = acc[(j + 1) & 15];
+    memcpy(s, acc + 1, 15 * sizeof *s); /* a copy, not 16 index computations */
+    s[15] = acc[0];
     return lanes_sum(s);
 }
 
