@@ -198,6 +198,15 @@ static uint64_t sham_block_rows(const struct cnnz_tensor_info *ti)
     return rows / blocks + (rows % blocks != 0);
 }
 
+/* Below this many bytes a tensor is coded on the caller's thread. The
+ * fuzzing build (CNNZ_FUZZING) threads from 1 KiB, so that a fuzzer's small
+ * tensors reach the pool (the bytes are the same either way). */
+#ifdef CNNZ_FUZZING
+#define ENC_MIN_MT_BYTES 1024u
+#else
+#define ENC_MIN_MT_BYTES 65536u
+#endif
+
 /* The work of one tensor: every (layout, stream) pair, coded by a pool of
  * threads that take the next pair in order. Results do not depend on the
  * thread count: each pair's result is a function of its input only. */
@@ -258,7 +267,7 @@ static void run_jobs(struct jobs *j, unsigned threads, uint64_t bytes)
     /* Threads pay off only with several streams of some size. */
     if (threads > tasks)
         threads = tasks;
-    if (bytes < (1u << 16))
+    if (bytes < ENC_MIN_MT_BYTES)
         threads = 1;
     pthread_t tid[64];
     unsigned started = 0;

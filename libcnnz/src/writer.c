@@ -46,9 +46,16 @@ struct cnnz_writer {
 
 /* A tensor whose streams take fewer bytes joins the group; the group is
  * written once it holds this many. Decoding a tensor hashes its whole
- * section, so the group size bounds that extra work. */
+ * section, so the group size bounds that extra work. The fuzzing build
+ * (CNNZ_FUZZING) uses small sizes, so that a fuzzer's tensors of a few KiB
+ * get sections of their own and flush groups (the file is as valid). */
+#ifdef CNNZ_FUZZING
+#define GROUP_TENSOR_MAX 1024u
+#define GROUP_FLUSH 4096u
+#else
 #define GROUP_TENSOR_MAX (64u * 1024u)
 #define GROUP_FLUSH (256u * 1024u)
+#endif
 
 static const uint8_t zeros[64];
 
