@@ -810,6 +810,83 @@ START_TEST(test_damaged_streams)
 }
 END_TEST
 
+/* The sham walks read an element's first run byte without a test while the
+ * bytes left cover the elements left, and check that again after a run's
+ * continuation bytes (matvec.c). Runs written by hand into a 3 x 300 block
+ * of three stored elements, each at the edge of those checks: every kernel
+ * level must refuse exactly the ones decoding refuses, with the same error,
+ * and agree with each other on the one it accepts. */
+START_TEST(test_sham_run_edges)
+{
+    static const struct {
+        uint8_t runs[12];
+        size_t len;
+        int ok;
+    } cases[] = {
+        {{255, 45, 0, 0}, 4, 1},               /* row 1, columns 0-2 */
+        {{255, 255, 255, 134, 0, 0}, 6, 0},    /* 899, then 900: out of the block */
+        {{255, 255, 255, 132, 0, 0}, 6, 1},    /* the last three elements of the block */
+        {{0, 0, 255}, 3, 0},                   /* the last run does not end */
+        {{255, 0, 0}, 3, 0},                   /* two bytes for three elements */
+        {{0, 0, 0, 0}, 4, 0},                  /* a byte left over */
+        {{0, 0}, 2, 0},                        /* fewer bytes than elements */
+        {{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0}, 12, 0}, /* far out */
+    };
+    static const uint8_t syms[3] = {1, 2, 3};
+    struct rng r;
+    rng_init(&r, __func__);
+    struct mt_spec sp = {.repr = CNNZ_REPR_SHAM, .dtype = CNNZ_DT_F32, .symbol_dtype = CNNZ_DT_U8,
+                         .coder = CNNZ_CODER_RAW, .rank = 2, .dims = {3, 300}, .prune = 0.5,
+                         .levels = 8, .block_rows = 3};
+    struct mt t;
+    mt_make(&r, &sp, &t);
+    ck_assert_uint_eq(t.ti.stream_count, 3); /* codebook, runs, symbols: one block */
+    float x[300], y[300], first[300];
+    for (unsigned i = 0; i < 300; i++)
+        x[i] = (float)(i % 7) - 3.0f;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct xs_file f;
+        xs_parse(&f, t.img, t.size);
+        xs_set_data(&f.t[0].s[1], cases[c].runs, cases[c].len);
+        f.t[0].s[1].decoded_len = cases[c].len;
+        xs_set_data(&f.t[0].s[2], syms, sizeof syms);
+        f.t[0].s[2].decoded_len = sizeof syms;
+        size_t n;
+        uint8_t *img = xs_serialize(&f, &n);
+        xs_free(&f);
+        cnnz_reader *rd;
+        ck_assert_int_eq(cnnz_reader_open_memory(&rd, img, n, NULL), CNNZ_OK);
+        /* decoding checks the decoded checksum too, which hand-written
+         * runs do not match: the structure is what must agree */
+        uint8_t dec[3 * 300 * 4];
+        int e_dec = cnnz_reader_decode(rd, 0, dec, sizeof dec, NULL);
+        ck_assert_int_eq(e_dec, cases[c].ok ? CNNZ_E_CHECKSUM : CNNZ_E_CORRUPT);
+        for (int trans = 0; trans < 2; trans++) {
+            const size_t in = trans ? 3 : 300, out = trans ? 300 : 3;
+            for (int simd = 0; simd < 3; simd++) {
+                int e = cnnz__matvec_with(simd, trans, rd, 0, x, in, y, out, NULL, NULL);
+                ck_assert_msg(e == (cases[c].ok ? CNNZ_OK : CNNZ_E_CORRUPT),
+                              "case %zu %s level %d: %s", c, trans ? "vecmat" : "matvec", simd,
+                              cnnz_error_token(e));
+                if (!cases[c].ok)
+                    continue;
+                if (simd == 0)
+                    memcpy(first, y, out * sizeof *y);
+                else
+                    ck_assert(memcmp(first, y, out * sizeof *y) == 0);
+            }
+            /* matvec: the rows with nothing stored are +0 */
+            for (size_t i = 0; cases[c].ok && !trans && i < 3; i++)
+                if (i != (c == 0 ? 1u : 2u))
+                    ck_assert(f32_bits(first[i]) == 0);
+        }
+        cnnz_reader_close(rd);
+        free(img);
+    }
+    mt_free(&t);
+}
+END_TEST
+
 /* Reading with pread (cnnz_reader_open_file): the coded tensor is read into
  * memory, the result is the same. */
 START_TEST(test_products_from_file)
@@ -853,6 +930,7 @@ Suite *suite_matvec(void)
     tcase_add_test(tc, test_decoder_random);
     tcase_add_test(tc, test_arguments);
     tcase_add_test(tc, test_damaged_streams);
+    tcase_add_test(tc, test_sham_run_edges);
     tcase_add_test(tc, test_products_from_file);
     suite_add_tcase(s, tc);
     return s;
