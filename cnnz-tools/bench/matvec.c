@@ -12,6 +12,8 @@
  *            (ham or sham) and per stream the coder the encoder picks;
  *   huffman, rans, raw   that coder on every stream, with ham at 0 % and
  *            sham when pruned (forcing a coder fixes the layout given).
+ * BENCH_MATVEC=TEXT runs only the cases whose label holds TEXT (N=4096,
+ * conv2d_182, ...).
  * Times are medians of BENCH_REPS samples: cnnz on one thread and on all
  * cores, sgemv with OpenBLAS on one thread, the CSR loop (one thread).
  * Warm: the weights stay in the caches between runs (a 480 x 480 matrix
@@ -297,6 +299,9 @@ out:
 static int run_case(unsigned reps, unsigned cores, const struct mcase *m, double *worst)
 {
     static const double prunes[] = {0, 0.5, 0.9, 0.95, 0.99};
+    const char *only = getenv("BENCH_MATVEC"); /* run only cases whose label has it */
+    if (only && !strstr(m->label, only))
+        return 0;
     const uint64_t n = m->rows * m->cols;
     struct ctx c = {.reps = reps, .cores = cores, .c = m};
     c.dense = malloc((size_t)n * sizeof *c.dense);
