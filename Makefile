@@ -459,23 +459,34 @@ ubsan: deps
 # build-fuzz/corpus/NAME (fuzz/corpus/NAME is read as seeds, never written);
 # crashes to build-fuzz/crash-NAME-*: copy them into fuzz/ to keep them.
 # The reader and compute targets also get fuzz/cnnz.dict, the format's tokens.
+# Campaigns: FUZZ_TARGETS picks targets, FUZZ_RUNS stops each after that many
+# executions (-1: only the time limit), and FUZZ_CMP=0 builds without
+# comparison tracing (in build-fuzz-nocmp/, same corpus and crash folder):
+# about twice the executions a second on matvec and roundtrip, whose time
+# goes to the coders' arithmetic, at the cost of the fuzzer's guidance
+# towards compared constants (keep it for the parsers).
 FUZZ_SECONDS ?= 60
-FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_RUNS ?= -1
+FUZZ_CMP ?= 1
+FUZZ_BUILD := build-fuzz$(if $(filter 0,$(FUZZ_CMP)),-nocmp)
+FUZZER_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                $(if $(filter 0,$(FUZZ_CMP)),-fno-sanitize-coverage=trace-cmp)
 
 .PHONY: fuzz fuzz-run
 fuzz: deps
-	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	    CFLAGS='-O1 -g -DCNNZ_FUZZING $(FUZZER_FLAGS)' LDFLAGS='-fsanitize=address,undefined' SO_NO_UNDEF= fuzz-run
 
-fuzz-run: $(FUZZ_BINS)
-	@set -e; for n in $(FUZZ_NAMES); do \
-	    mkdir -p $(BUILD)/corpus/$$n; \
+fuzz-run: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@set -e; for n in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus/$$n; \
 	    seeds=$$([ -d fuzz/corpus/$$n ] && echo fuzz/corpus/$$n || true); \
 	    dict=$$(case $$n in reader|compute) echo -dict=fuzz/cnnz.dict;; esac); \
 	    echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
-	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -print_final_stats=1 \
 	        -rss_limit_mb=2048 -timeout=10 $$dict \
-	        -artifact_prefix=$(BUILD)/crash-$$n- $(BUILD)/corpus/$$n $$seeds; \
+	        -artifact_prefix=build-fuzz/crash-$$n- build-fuzz/corpus/$$n $$seeds; \
 	done
 
 # ------------------------------------------------------------------ install
