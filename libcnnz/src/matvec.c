@@ -745,17 +745,6 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
         }                                                                                         \
     } while (0)
 
-/* matvec: acc holds the 16 sums rotated by one, lane (end - 1) mod 16 at
- * end mod 16, which saves the col = end - 1 the loop's addressing does
- * not need. */
-static inline float rotated_sum(const float *acc)
-{
-    float s[16];
-    memcpy(s, acc + 1, 15 * sizeof *s); /* a copy, not 16 index computations */
-    s[15] = acc[0];
-    return lanes_sum(s);
-}
-
 static inline __attribute__((always_inline)) int
 walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
             uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz)
@@ -775,7 +764,7 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
         SHAM_RUN(rp, re, sp, se, ssz, run);
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) { /* the element is in a later row */
-            *yr = rotated_sum(acc);
+            *yr = lanes_sum(acc);
             memset(acc, 0, sizeof acc);
             do {
                 if (++yr == ye)
@@ -786,11 +775,11 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
             } while (end > cols);
         }
         const unsigned q = ssz == 1 ? *sp : cnnz__le16(sp);
-        acc[end & 15] += cb[q] * x[end - 1];
+        acc[(end - 1) & 15] += cb[q] * x[end - 1];
     }
     if (rp != re)
         return 0;
-    *yr = rotated_sum(acc);
+    *yr = lanes_sum(acc);
     while (++yr < ye)
         *yr = 0.0f;
     return 1;
