@@ -97,7 +97,6 @@ ALL_OBJS      := $(LIB_OBJS) $(TOOL_OBJS) $(FMT_OBJS) $(LIBTEST_OBJS) $(TOOLTEST
 
 FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 REPLAY_BINS := $(if $(REPLAY_SRC),$(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%))
-FUZZ_BINS   := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 STATIC_LIB := $(BUILD)/libcnnz.a
 SHARED_LIB := $(BUILD)/libcnnz.so.$(VERSION)

@@ -715,36 +715,38 @@ static int block_stream(const struct mv *m, struct worker *wk, unsigned k, uint8
                : CNNZ_OK;
 }
 
+/* The next run of a sham runs stream (spec 6.7 step 1) at *rp. Every
+ * element takes at least one byte, so while the bytes
+ * left are at least the elements left, an element's first byte can be read
+ * with no test (the walks check rl >= nnz first). Only a run of 255 or more
+ * goes through cnnz__sham_run, with its tests per byte; after it the bytes
+ * left must still cover left_after, the elements after this one. Real
+ * pruned layers have such a run about once a row; reading every run through
+ * cnnz__sham_run cost those blocks 25 instructions an element. */
+static inline __attribute__((always_inline)) int
+next_run(const uint8_t **rp, const uint8_t *runs, uint64_t rl, uint64_t left_after,
+         uint64_t *run)
+{
+    const uint8_t *p = *rp;
+    if (__builtin_expect(*p != 255, 1)) {
+        *run = *p;
+        *rp = p + 1;
+        return 1;
+    }
+    uint64_t at = (uint64_t)(p - runs);
+    if (cnnz__sham_run(runs, rl, &at, UINT64_MAX, run) || rl - at < left_after)
+        return 0; /* the run does not end, or too few bytes are left */
+    *rp = runs + at;
+    return 1;
+}
+
 /* The walks of one sham block, its symbols already checked against the
  * codebook. A position is kept as (row, col + 1) inside the block: a run
  * moves it, and past the row's end it moves to the next rows by
  * subtraction (a division per row cost more than the whole row at 99 %
  * pruning); p + r >= E_b (spec 6.7) is the row reaching nrows, as a block
  * holds whole rows. 0 on a run that leaves the runs stream or the block, or
- * runs left over: CNNZ_E_CORRUPT.
- *
- * Reading runs: every element takes at least one byte, so while the bytes
- * left are at least the elements left, an element's first byte can be read
- * with no test; a run of 255 or more (its continuation bytes) takes the
- * slow branch, which reads with tests and then checks that again. Real
- * pruned layers have a run past 254 about once a row (a test per byte, as
- * cnnz__sham_run does, made those blocks 25 instructions an element). */
-#define SHAM_RUN(rp, re, sp, se, ssz, run)                                                        \
-    do {                                                                                          \
-        run = *rp++;                                                                              \
-        if (__builtin_expect(run == 255, 0)) {                                                    \
-            unsigned v_;                                                                          \
-            do {                                                                                  \
-                if (rp == re)                                                                     \
-                    return 0; /* the run does not end */                                          \
-                v_ = *rp++;                                                                       \
-                run += v_;                                                                        \
-            } while (v_ == 255);                                                                  \
-            if ((uint64_t)(re - rp) < (uint64_t)(se - sp) / ssz - 1)                              \
-                return 0; /* fewer bytes than the elements after this one */                      \
-        }                                                                                         \
-    } while (0)
-
+ * runs left over: CNNZ_E_CORRUPT. */
 static inline __attribute__((always_inline)) int
 walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t *syms,
             uint64_t nnz, float *y, uint64_t nrows, const unsigned ssz)
@@ -761,7 +763,8 @@ walk_matvec(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
     uint64_t end = 0, run;
     float acc[16] = {0};
     for (; sp != se; sp += ssz) {
-        SHAM_RUN(rp, re, sp, se, ssz, run);
+        if (!next_run(&rp, runs, rl, (uint64_t)(se - sp) / ssz - 1, &run))
+            return 0;
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) { /* the element is in a later row */
             *yr = lanes_sum(acc);
@@ -810,7 +813,8 @@ walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
         return 0;
     float xr = xb[0];
     for (; sp != se; sp += ssz) {
-        SHAM_RUN(rp, re, sp, se, ssz, run);
+        if (!next_run(&rp, runs, rl, (uint64_t)(se - sp) / ssz - 1, &run))
+            return 0;
         end += run + 1;
         if (__builtin_expect(end > cols, 0)) {
             do {
@@ -825,7 +829,6 @@ walk_vecmat(const struct mv *m, const uint8_t *runs, uint64_t rl, const uint8_t 
     }
     return rp == re;
 }
-#undef SHAM_RUN
 
 static __attribute__((noinline)) int walk_vecmat_any(const struct mv *m, const uint8_t *runs,
                                                      uint64_t rl, const uint8_t *syms,
