@@ -1068,17 +1068,47 @@ static unsigned env_uint(const char *name, unsigned def, unsigned max)
     return (unsigned)v;
 }
 
+/* The CPU, the widest SIMD matvec can use and the caches: the matvec
+ * ratios depend on them (sgemv on a matrix that fits the last-level cache
+ * runs at that cache's speed). */
 static void print_host(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
+    char line[256], model[256] = "unknown CPU";
     while (f && fgets(line, sizeof line, f))
         if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-            printf("host: %s", strchr(line, ':') + 2);
+            line[strcspn(line, "\n")] = 0;
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
             break;
         }
     if (f)
         fclose(f);
+    printf("host: %s", model);
+    const char *simd = "portable";
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    simd = __builtin_cpu_supports("avx512f") ? "avx512f" : __builtin_cpu_supports("avx2") ? "avx2" : simd;
+#endif
+    printf("; matvec kernels %s", simd);
+    /* the caches as the kernel lists them (glibc's sysconf gave a VM's
+     * whole-socket L3 for one core's share) */
+    for (int i = 0; i < 8; i++) {
+        char path[96], level[16] = "", size[32] = "";
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *lf = fopen(path, "r");
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *sf = fopen(path, "r");
+        if (lf && sf && fgets(level, sizeof level, lf) && fgets(size, sizeof size, sf) &&
+            level[0] >= '2') {
+            level[strcspn(level, "\n")] = 0;
+            size[strcspn(size, "\n")] = 0;
+            printf("; L%s %s", level, size);
+        }
+        if (lf)
+            fclose(lf);
+        if (sf)
+            fclose(sf);
+    }
+    printf("\n");
 }
 
 int main(int argc, char **argv)
