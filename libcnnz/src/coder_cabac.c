@@ -1365,8 +1365,18 @@ static unsigned cb_pick_depth(const struct cb_params *pr, const uint8_t *v, uint
     return CB_MAX_DEPTH;
 }
 
-#define CB_TRIAL (UINT64_C(1) << 16) /* symbols tried per candidate */
+/* Encoder choices (not in the spec): symbols tried per candidate, and the
+ * smallest stream coded in two lanes. The fuzzing build (CNNZ_FUZZING)
+ * makes both small, so that a fuzzer's tensors of a few KiB reach the
+ * prefix trial and the lanes (other choices, as valid a stream), and each
+ * candidate costs a sixteenth. */
+#ifdef CNNZ_FUZZING
+#define CB_TRIAL UINT64_C(256)
+#define CB_LANES_MIN_N UINT64_C(1024)
+#else
+#define CB_TRIAL (UINT64_C(1) << 16)
 #define CB_LANES_MIN_N (UINT64_C(1) << 16)
+#endif
 #define CB_LANES_MIN_P 64
 
 static int cb_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *fmt,

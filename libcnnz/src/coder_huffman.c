@@ -40,8 +40,14 @@ enum { HUF_RUN = 0, HUF_CODE = 1, HUF_REPEAT = 2 };
 #define HUF_ROOT2_SMALL 11u
 #define HUF_ROOT2_MIN_COUNT 4096u
 
-/* Encoder choices (not in the spec). */
+/* Encoder choices (not in the spec). The fuzzing build (CNNZ_FUZZING)
+ * splits blocks on chunks of 256 symbols, so that a fuzzer's tensors of a
+ * few KiB reach the block splitting (other blocks, as valid a stream). */
+#ifdef CNNZ_FUZZING
+#define HUF_CHUNK 256u
+#else
 #define HUF_CHUNK 4096u          /* symbols per block-splitting chunk */
+#endif
 #define HUF_BLOCK_MAX (1u << 24) /* symbols per block: keeps estimates in 64 bits */
 
 /* ------------------------------------------------------------ shared */
