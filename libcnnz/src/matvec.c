@@ -24,7 +24,13 @@
  * columns, so whole rows go four at a time (rows4); a sham element costs a
  * run byte, a symbol, two table loads and one addition into its column's
  * sum, which no SIMD form here beat (a gather-and-scatter version of
- * sixteen elements at once ran at half the speed). */
+ * sixteen elements at once ran at half the speed). On AMD Zen 3 such an
+ * element costs 3.5-6 cycles, most of them (by perf's samples) in the
+ * read-modify-write of its sum in memory; these did no better there:
+ * products put in a row buffer and added 16 columns at a time (all of them,
+ * or only those a flag marks), two blocks walked in one loop, a third fewer
+ * instructions per element (one index, two elements a turn), sums read back
+ * and cleared one by one at the row's end. */
 #include <pthread.h>
 
 #include "coder.h"
