@@ -213,26 +213,24 @@ lookup32(const uint8_t *s, const __m256i *pl, __m256 *w, const int mode)
      * this is 0-7, 8-15, 16-23, 24-31. */
     const __m256i q = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const void *)s),
                                                   _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-    __m256i b[4];
-    if (mode == 3) {
-        const __m256i hi = _mm256_slli_epi16(q, 3); /* bit 4 to the blend's bit 7 */
-        for (int k = 0; k < 4; k++)
-            b[k] = _mm256_blendv_epi8(_mm256_shuffle_epi8(pl[k], q),
-                                      _mm256_shuffle_epi8(pl[4 + k], q), hi);
-    } else {
-        for (int k = 0; k < 4; k++)
-            b[k] = _mm256_shuffle_epi8(pl[k], q);
-    }
-    const __m256i l01 = _mm256_unpacklo_epi8(b[0], b[1]), h01 = _mm256_unpackhi_epi8(b[0], b[1]);
-    const __m256i l23 = _mm256_unpacklo_epi8(b[2], b[3]), h23 = _mm256_unpackhi_epi8(b[2], b[3]);
+    /* byte k of every entry; written out plane by plane because gcc kept
+     * a loop over an array of them on the stack (half the speed) */
+    const __m256i hi = _mm256_slli_epi16(q, 3); /* bit 4 to the blend's bit 7 */
+#define PLANE(k)                                                                                  \
+    (mode == 3 ? _mm256_blendv_epi8(_mm256_shuffle_epi8(pl[k], q),                                \
+                                    _mm256_shuffle_epi8(pl[4 + (k)], q), hi)                      \
+               : _mm256_shuffle_epi8(pl[k], q))
+    const __m256i b0 = PLANE(0), b1 = PLANE(1), b2 = PLANE(2), b3 = PLANE(3);
+#undef PLANE
+    const __m256i l01 = _mm256_unpacklo_epi8(b0, b1), h01 = _mm256_unpackhi_epi8(b0, b1);
+    const __m256i l23 = _mm256_unpacklo_epi8(b2, b3), h23 = _mm256_unpackhi_epi8(b2, b3);
     w[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(l01, l23));
     w[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(l01, l23));
     w[2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(h01, h23));
     w[3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(h01, h23));
 }
 
-/* The planes as registers, named one by one: as a loop gcc kept them on
- * the stack and the lookup ran at half speed. */
+/* The planes, loaded once per span. */
 #define LOAD_PLANES(pl, m)                                                                        \
     const __m256i pl[8] = {                                                                       \
         _mm256_loadu_si256((const void *)(m)->planes[0]),                                         \
