@@ -1068,6 +1068,21 @@ static unsigned env_uint(const char *name, unsigned def, unsigned max)
     return (unsigned)v;
 }
 
+/* Line one of /sys/devices/system/cpu/cpu0/cache/index<i>/<what>, without
+ * its newline; 0 when there is none. */
+static int sys_cache(int i, const char *what, char *buf, size_t n)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, what);
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(buf, (int)n, f);
+    if (f)
+        fclose(f);
+    if (ok)
+        buf[strcspn(buf, "\n")] = 0;
+    return ok;
+}
+
 /* The CPU, the widest SIMD matvec can use and the caches: the matvec
  * ratios depend on them (sgemv on a matrix that fits the last-level cache
  * runs at that cache's speed). */
@@ -1092,21 +1107,10 @@ static void print_host(void)
     /* the caches as the kernel lists them (glibc's sysconf gave a VM's
      * whole-socket L3 for one core's share) */
     for (int i = 0; i < 8; i++) {
-        char path[96], level[16] = "", size[32] = "";
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        FILE *lf = fopen(path, "r");
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        FILE *sf = fopen(path, "r");
-        if (lf && sf && fgets(level, sizeof level, lf) && fgets(size, sizeof size, sf) &&
-            level[0] >= '2') {
-            level[strcspn(level, "\n")] = 0;
-            size[strcspn(size, "\n")] = 0;
+        char level[16], size[32];
+        if (sys_cache(i, "level", level, sizeof level) && sys_cache(i, "size", size, sizeof size) &&
+            level[0] >= '2')
             printf("; L%s %s", level, size);
-        }
-        if (lf)
-            fclose(lf);
-        if (sf)
-            fclose(sf);
     }
     printf("\n");
 }

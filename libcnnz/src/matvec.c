@@ -1363,7 +1363,7 @@ int cnnz__matvec_with(int simd, int trans, const cnnz_reader *r, size_t index, c
         m.sk = 0;
     }
     m.mode = lookup_mode(m.K);
-    if (m.cb) /* at least 32 entries (load_codebook pads) */
+    if (m.cb && m.avx2) /* for lookup32(); cb has at least 32 entries (padded) */
         for (unsigned e = 0; e < 32; e++) {
             uint32_t u;
             memcpy(&u, &m.cb[e], sizeof u);
