@@ -25,12 +25,17 @@
  * run byte, a symbol, two table loads and one addition into its column's
  * sum, which no SIMD form here beat (a gather-and-scatter version of
  * sixteen elements at once ran at half the speed). On AMD Zen 3 such an
- * element costs 3.5-6 cycles, most of them (by perf's samples) in the
- * read-modify-write of its sum in memory; these did no better there:
- * products put in a row buffer and added 16 columns at a time (all of them,
- * or only those a flag marks), two blocks walked in one loop, a third fewer
- * instructions per element (one index, two elements a turn), sums read back
- * and cleared one by one at the row's end. */
+ * element costs 3.5-6 cycles. perf's samples land on the read-modify-write
+ * of its sum in memory, yet a walk that only stores the products, adding
+ * nothing, takes 90-95 % of the time: the element's loads and column
+ * arithmetic set the speed. These did no better there: products put in a
+ * row buffer and added 16 columns at a time (all of them, or only those a
+ * flag marks), two blocks walked in one loop, a third fewer instructions
+ * per element (one index, two elements a turn), sums read back and cleared
+ * one by one at the row's end, eight elements a turn (their runs checked
+ * for 255 and for the row's end at once, then straight-line code; or AVX2
+ * prefix sums of the runs and gathers), the 16 sums in two registers with
+ * each product masked into its lane. */
 #include <pthread.h>
 
 #include "coder.h"
