@@ -164,7 +164,8 @@ static uint64_t sham_blocks(const struct tensor *t)
  * codebook (fill); a name when flags bit 4 (length % 16, bytes); the data
  * (fill). flags: bits 0-1 the symbol dtype, bit 2 leave indices and bools
  * as the fuzzer gave them, bit 3 a size one off the shape's. Returns 0 when
- * the shape is too large for the harness (the tensor is left out). */
+ * the shape or the codebook is too large for the harness (the tensor is
+ * left out). */
 static int next_tensor(struct in *s, struct tensor *t, unsigned index, int ncoders)
 {
     memset(t, 0, sizeof *t);
@@ -207,6 +208,12 @@ static int next_tensor(struct in *s, struct tensor *t, unsigned index, int ncode
     uint32_t K = 0;
     if (rp == CNNZ_REPR_HAM || rp == CNNZ_REPR_SHAM) {
         K = get16(s);
+        /* A codebook the writer would take (K within its symbols' range)
+         * is data too, held to MAX_BYTES: codebooks of up to 65535 entries
+         * of 8 bytes made a run five times slower. Larger ones, which the
+         * writer must refuse, stay in. */
+        if ((size_t)K * (es ? es : 1) > MAX_BYTES && K <= (ss == 1 ? 256u : 65536u))
+            return 0;
         d->codebook_size = K;
         d->block_rows = get8(s);
         t->codebook = fill(s, (size_t)K * (es ? es : 1));

@@ -35,18 +35,25 @@ enum { HUF_RUN = 0, HUF_CODE = 1, HUF_REPEAT = 2 };
 
 /* Width-2 decoder: most bits of the first-level table (an implementation
  * choice): 2^13 entries (32 KiB, fewer second-level lookups) for blocks
- * long enough to pay for filling them, else 2^11. */
+ * long enough to pay for filling them, else 2^11. Width-1 decoder: the
+ * two-symbol table (2^11 entries) only for blocks long enough to pay for
+ * it. */
 #define HUF_ROOT2 13u
 #define HUF_ROOT2_SMALL 11u
-#define HUF_ROOT2_MIN_COUNT 4096u
 
-/* Encoder choices (not in the spec). The fuzzing build (CNNZ_FUZZING)
- * splits blocks on chunks of 256 symbols, so that a fuzzer's tensors of a
- * few KiB reach the block splitting (other blocks, as valid a stream). */
+/* Encoder choices (not in the spec), and the block lengths above. The
+ * fuzzing build (CNNZ_FUZZING) splits blocks on chunks of 256 symbols and
+ * takes the big tables from 1024 symbols, so that a fuzzer's tensors of a
+ * few KiB reach the block splitting and every decoding loop (other blocks,
+ * other tables, as valid a stream and the same symbols). */
 #ifdef CNNZ_FUZZING
 #define HUF_CHUNK 256u
+#define HUF_ROOT2_MIN_COUNT 1024u
+#define HUF_PAIRS_MIN_COUNT 1024u
 #else
 #define HUF_CHUNK 4096u          /* symbols per block-splitting chunk */
+#define HUF_ROOT2_MIN_COUNT 4096u
+#define HUF_PAIRS_MIN_COUNT (UINT64_C(4) << HUF_LMAX1)
 #endif
 #define HUF_BLOCK_MAX (1u << 24) /* symbols per block: keeps estimates in 64 bits */
 
@@ -586,7 +593,7 @@ static int read_streams(struct huf_dec *d, const uint8_t *src, size_t len, uint6
             end[k] = o[k] + w * ps.sym[k];
         }
         if (w == 1) {
-            if (count >= (UINT64_C(4) << HUF_LMAX1)) {
+            if (count >= HUF_PAIRS_MIN_COUNT) {
                 if (!d->have_pairs)
                     build1_pairs(d);
                 dec1_four(d, ps.b, o, end);

@@ -872,11 +872,18 @@ __attribute__((noinline)) static uint8_t *enc_rounds(const struct esym *es, cons
 /* Lanes for a stream of about est coded bytes. A lane costs about 3 bytes
  * (its 4-byte final state less the information in it); a stream gets the
  * most lanes, up to 32, that keep this within 1/256 of its size. Big
- * streams get 16 or 32, which keep the vector decoder busy. */
+ * streams get 16 or 32, which keep the vector decoder busy. The fuzzing
+ * build (CNNZ_FUZZING) allows 1/8, so that a fuzzer's streams of a few KiB
+ * reach the vector decoder too. */
+#ifdef CNNZ_FUZZING
+#define LANE_COST_DIV 8u
+#else
+#define LANE_COST_DIV 256u
+#endif
 static unsigned pick_lanes_log2(uint64_t est)
 {
     unsigned l = 0;
-    while (l < MAX_LANES_LOG2 && ((uint64_t)3 << (l + 1)) * 256 <= est)
+    while (l < MAX_LANES_LOG2 && ((uint64_t)3 << (l + 1)) * LANE_COST_DIV <= est)
         l++;
     return l;
 }
