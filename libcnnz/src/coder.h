@@ -90,6 +90,28 @@ static inline uint64_t cnnz__stream_align(const struct cnnz__coder *cd, uint64_t
     return coded_len >= 1024 ? 64 : 8;
 }
 
+/* The distinct symbols of a stream of n 16-bit symbols (little-endian at
+ * src), for an encoder that would otherwise count into tables of all 65536
+ * values: worth it below CNNZ__DENSE16_BELOW symbols, where clearing and
+ * scanning such tables would cost more than the stream (dense16.c). sym
+ * holds the k distinct symbols in increasing order, cnt their counts, and
+ * idx symbol i's index in sym (n little-endian u16: the stream with its
+ * symbols renumbered 0 .. k - 1, in the same order). One allocation from
+ * a, 12 bytes a symbol; CNNZ_E_ARG above CNNZ__DENSE16_MAX symbols. */
+#define CNNZ__DENSE16_BELOW 16384u
+#define CNNZ__DENSE16_MAX 65536u
+struct cnnz__dense16 {
+    uint16_t *sym;
+    uint32_t *cnt;
+    uint8_t *idx;
+    uint32_t k;
+    void *mem;
+};
+CNNZ__INTERNAL int cnnz__dense16_build(const struct cnnz__alloc *a, const uint8_t *src, size_t n,
+                                       struct cnnz__dense16 *d);
+/* Safe on a zeroed or failed one. */
+CNNZ__INTERNAL void cnnz__dense16_free(const struct cnnz__alloc *a, struct cnnz__dense16 *d);
+
 /* The registry in id order: for i < cnnz__coder_count(). */
 CNNZ__INTERNAL unsigned cnnz__coder_count(void);
 CNNZ__INTERNAL const struct cnnz__coder *cnnz__coder_at(unsigned i);

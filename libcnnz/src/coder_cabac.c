@@ -1284,39 +1284,24 @@ static void cb_sign_classes(const struct cb_params *pr, const uint8_t *v, uint64
     }
 }
 
-/* The most frequent symbol (ties: the smallest). */
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The most frequent symbol, the smallest of those tied. A few symbols of
- * 16 bits are sorted rather than counted into 65536 bins: clearing and
- * scanning the bins cost most of a small tensor's encode. */
+/* The most frequent symbol, the smallest of those tied. A short stream of
+ * 16-bit symbols is sorted rather than counted into 65536 bins: clearing
+ * and scanning the bins cost most of a small tensor's encode. */
 static int cb_mode(const struct cnnz__alloc *a, const uint8_t *v, unsigned w, uint64_t n,
                    uint32_t *mode)
 {
     size_t nv = w == 1 ? 256 : 65536;
     uint32_t best = 0;
-    if (n * 16 < nv) {
-        uint32_t *s = cnnz__malloc_array(a, (size_t)n, sizeof(uint32_t));
-        if (!s)
-            return CNNZ_E_NOMEM;
-        for (uint64_t i = 0; i < n; i++)
-            s[i] = cb_sym(v, w, i);
-        qsort(s, (size_t)n, sizeof *s, cmp_u32);
-        uint64_t best_n = 0;
-        for (uint64_t i = 0, j; i < n; i = j) {
-            for (j = i + 1; j < n && s[j] == s[i]; j++)
-                ;
-            if (j - i > best_n) {
-                best_n = j - i;
-                best = s[i];
-            }
-        }
-        cnnz__free(a, s);
-        *mode = best;
+    if (w == 2 && n < CNNZ__DENSE16_BELOW) {
+        struct cnnz__dense16 d;
+        int err = cnnz__dense16_build(a, v, (size_t)n, &d);
+        if (err)
+            return err;
+        for (uint32_t j = 1; j < d.k; j++)
+            if (d.cnt[j] > d.cnt[best])
+                best = j;
+        *mode = d.k ? d.sym[best] : 0;
+        cnnz__dense16_free(a, &d);
         return CNNZ_OK;
     }
     uint32_t *cnt = cnnz__malloc_array(a, nv, sizeof(uint32_t));

@@ -931,6 +931,7 @@ struct huf_enc {
     uint32_t D; /* dense alphabet: width 1: 256; width 2: distinct symbols */
     const uint8_t *src;
     const uint16_t *rank; /* width 2: symbol -> dense index */
+    const uint8_t *didx;  /* width 2, short streams instead: the dense indexes (dense16.c) */
     uint16_t *dsym;       /* width 2: dense index -> symbol */
     struct cnnz__buf *out;
     /* block splitting: the current block and the next chunk */
@@ -947,7 +948,9 @@ struct huf_enc {
 
 static inline uint32_t enc_sym(const struct huf_enc *e, size_t i)
 {
-    return e->w == 1 ? e->src[i] : e->rank[cnnz__le16(e->src + 2 * i)];
+    if (e->w == 1)
+        return e->src[i];
+    return e->rank ? e->rank[cnnz__le16(e->src + 2 * i)] : cnnz__le16(e->didx + 2 * i);
 }
 
 /* Sort n 64-bit keys ascending (LSD radix on the bytes below `bytes`). */
@@ -1489,8 +1492,14 @@ static int huf_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *fm
     e.out = out;
     uint64_t *bitmap = NULL;
     uint16_t *rank = NULL;
+    struct cnnz__dense16 d16 = {0};
     if (w == 1) {
         e.D = 256;
+    } else if (nsym < CNNZ__DENSE16_BELOW) {
+        if ((err = cnnz__dense16_build(a, src, nsym, &d16)))
+            goto out;
+        e.D = d16.k;
+        e.didx = d16.idx;
     } else {
         /* Dense indexes of the symbols present, in symbol order, so tables
          * are as large as the alphabet in use, not 65536. */
@@ -1538,7 +1547,9 @@ static int huf_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *fm
     e.dsym = carve(&p, D, 2);
     memset(e.hc, 0, D * 4);
     memset(e.hk, 0, D * 4);
-    if (w == 2)
+    if (w == 2 && !rank)
+        memcpy(e.dsym, d16.sym, D * sizeof *e.dsym);
+    else if (w == 2)
         for (unsigned i = 0; i < 1024; i++)
             for (uint64_t m = bitmap[i]; m; m &= m - 1) {
                 unsigned s = i * 64 + (unsigned)__builtin_ctzll(m);
@@ -1549,6 +1560,7 @@ static int huf_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *fm
 out:
     cnnz__free(a, bitmap);
     cnnz__free(a, rank);
+    cnnz__dense16_free(a, &d16);
     if (err) {
         out->len = start;
         return err;

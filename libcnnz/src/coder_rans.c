@@ -740,14 +740,12 @@ static void count_bytes(const uint8_t *src, size_t n, uint64_t *count)
     }
 }
 
-/* Below this many u16 symbols, sorting them is cheaper than clearing and
- * scanning a 65536-entry table. */
-#define SORT_BELOW 16384u
-
 /* The present symbols, increasing, into w->sym, and their counts into w->c
- * (room for min(n, alphabet) of each). */
+ * (room for min(n, alphabet) of each). A short width-2 stream
+ * (CNNZ__DENSE16_BELOW) is sorted into d instead of counted into 65536
+ * bins, and is then coded from d->idx, its symbols renumbered. */
 static int histogram(const struct cnnz__alloc *a, const uint8_t *src, size_t n, unsigned width,
-                     struct enc *w)
+                     struct enc *w, struct cnnz__dense16 *d)
 {
     w->k = 0;
     if (width == 1) {
@@ -758,29 +756,13 @@ static int histogram(const struct cnnz__alloc *a, const uint8_t *src, size_t n, 
                 w->sym[w->k] = s, w->c[w->k++] = count[s];
         return CNNZ_OK;
     }
-    if (n < SORT_BELOW) { /* radix sort: by the low byte, then the high */
-        uint16_t *v = cnnz__malloc_array(a, 2 * n, sizeof *v), *u = v + n;
-        if (!v)
-            return CNNZ_E_NOMEM;
-        for (unsigned pass = 0; pass < 2; pass++) {
-            uint32_t pos[257] = {0};
-            for (size_t i = 0; i < n; i++)
-                pos[src[2 * i + pass] + 1]++;
-            for (unsigned b = 0; b < 256; b++)
-                pos[b + 1] += pos[b];
-            if (pass == 0)
-                for (size_t i = 0; i < n; i++)
-                    u[pos[src[2 * i]]++] = cnnz__le16(src + 2 * i);
-            else
-                for (size_t i = 0; i < n; i++)
-                    v[pos[u[i] >> 8]++] = u[i];
-        }
-        for (size_t i = 0, j; i < n; i = j) {
-            for (j = i; j < n && v[j] == v[i]; j++)
-                ;
-            w->sym[w->k] = v[i], w->c[w->k++] = j - i;
-        }
-        cnnz__free(a, v);
+    if (n < CNNZ__DENSE16_BELOW) {
+        int err = cnnz__dense16_build(a, src, n, d);
+        if (err)
+            return err;
+        for (uint32_t j = 0; j < d->k; j++)
+            w->sym[j] = d->sym[j], w->c[j] = d->cnt[j];
+        w->k = d->k;
         return CNNZ_OK;
     }
     uint64_t *count = cnnz__malloc_array(a, 65536, sizeof *count);
@@ -911,7 +893,10 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     struct enc w;
     const size_t kmax = n < alphabet ? n : alphabet;
     const size_t per = 3 * sizeof(uint64_t) + 4 * sizeof(uint32_t);
-    uint8_t *mem = cnnz__malloc(a, kmax * per + alphabet * sizeof(struct esym));
+    /* the coding table by symbol, or by index when histogram() renumbers */
+    const int dense = width == 2 && n < CNNZ__DENSE16_BELOW;
+    struct cnnz__dense16 d16 = {0};
+    uint8_t *mem = cnnz__malloc(a, kmax * per + (dense ? kmax : alphabet) * sizeof(struct esym));
     if (!mem)
         return CNNZ_E_NOMEM;
     w.c = (uint64_t *)(void *)mem;
@@ -921,7 +906,7 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     w.best = w.f + kmax;
     w.heap = w.best + kmax;
     w.es = (struct esym *)(void *)(w.heap + kmax);
-    if ((err = histogram(a, src, n, width, &w)))
+    if ((err = histogram(a, src, n, width, &w, &d16)))
         goto done;
 
     if (w.k == 1 && (uint64_t)n * width > 65536) {
@@ -1017,9 +1002,10 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
 
     uint32_t cum = 0;
     for (uint32_t i = 0; i < w.k; i++) {
-        esym_init(&w.es[w.sym[i]], w.best[i], cum, scale_bits);
+        esym_init(&w.es[dense ? i : w.sym[i]], w.best[i], cum, scale_bits);
         cum += w.best[i];
     }
+    const uint8_t *const syms = dense ? d16.idx : src;
     /* spec 7.3.5 backwards: symbol i on lane i mod K, last symbol first,
      * the words from the end of the area down; the partial round at the
      * end of the symbols comes first. */
@@ -1030,11 +1016,11 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     uint8_t *wp = top;
     size_t i = n;
     for (; i % lanes; i--) {
-        const uint8_t *q = src + (i - 1) * width;
+        const uint8_t *q = syms + (i - 1) * width;
         uint32_t *xl = &x[(i - 1) % lanes];
         *xl = enc_step(*xl, &w.es[width == 1 ? *q : cnnz__le16(q)], &wp);
     }
-    wp = enc_rounds(w.es, src, width, i, lanes, x, wp);
+    wp = enc_rounds(w.es, syms, width, i, lanes, x, wp);
     for (unsigned j = 0; j < lanes; j++)
         cnnz__put32(base + tbytes + 4 * j, x[j]);
     size_t words = (size_t)(top - wp);
@@ -1046,6 +1032,7 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     params[2] = (uint8_t)scale_bits;
     err = cnnz__buf_append(params_out, params, sizeof params);
 done:
+    cnnz__dense16_free(a, &d16);
     cnnz__free(a, mem);
     return err;
 }

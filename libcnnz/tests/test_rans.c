@@ -1183,6 +1183,54 @@ START_TEST(test_encoder_inputs)
 }
 END_TEST
 
+/* dense16.c, which rans (and huffman and cabac) use on short 16-bit
+ * streams: the distinct symbols in order, their counts, each symbol's
+ * index; up to 65536 symbols, whose positions just fit 16 bits. */
+START_TEST(test_dense16)
+{
+    struct cnnz__alloc a = lib_alloc();
+    struct rng r;
+    rng_init(&r, __func__);
+    static const size_t lens[] = {0, 1, 2, 1000, CNNZ__DENSE16_BELOW - 1, CNNZ__DENSE16_MAX};
+    uint8_t *src = malloc(2 * CNNZ__DENSE16_MAX);
+    ck_assert_ptr_nonnull(src);
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        const size_t n = lens[t];
+        const uint32_t m = t % 2 ? 65536 : 1 + rng_below(&r, 300);
+        const uint32_t off = rng_below(&r, 65536);
+        for (size_t i = 0; i < n; i++)
+            cnnz__put16(src + 2 * i, (uint16_t)((off + rng_below(&r, m) * 257u) & 0xFFFF));
+        struct cnnz__dense16 d;
+        ck_assert_int_eq(cnnz__dense16_build(&a, src, n, &d), CNNZ_OK);
+        ck_assert_uint_le(d.k, n);
+        uint64_t total = 0;
+        for (uint32_t j = 0; j < d.k; j++) {
+            ck_assert(j == 0 || d.sym[j - 1] < d.sym[j]);
+            ck_assert_uint_gt(d.cnt[j], 0);
+            total += d.cnt[j];
+        }
+        ck_assert_uint_eq(total, n);
+        uint32_t *seen = calloc(d.k + 1, sizeof *seen);
+        ck_assert_ptr_nonnull(seen);
+        for (size_t i = 0; i < n; i++) {
+            uint16_t j = cnnz__le16(d.idx + 2 * i);
+            ck_assert_uint_lt(j, d.k);
+            ck_assert_uint_eq(d.sym[j], cnnz__le16(src + 2 * i));
+            seen[j]++;
+        }
+        for (uint32_t j = 0; j < d.k; j++)
+            ck_assert_uint_eq(seen[j], d.cnt[j]);
+        free(seen);
+        cnnz__dense16_free(&a, &d);
+        ck_assert_ptr_null(d.mem);
+    }
+    struct cnnz__dense16 d;
+    ck_assert_int_eq(cnnz__dense16_build(&a, src, CNNZ__DENSE16_MAX + 1, &d), CNNZ_E_ARG);
+    cnnz__dense16_free(&a, &d); /* safe on a failed one */
+    free(src);
+}
+END_TEST
+
 Suite *suite_rans(void)
 {
     Suite *s = suite_create("rans");
@@ -1200,6 +1248,7 @@ Suite *suite_rans(void)
     tcase_add_test(tc, test_corruption_wide);
     tcase_add_test(tc, test_garbage);
     tcase_add_test(tc, test_encoder_inputs);
+    tcase_add_test(tc, test_dense16);
     suite_add_tcase(s, tc);
     return s;
 }
