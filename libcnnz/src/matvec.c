@@ -35,10 +35,10 @@
  * one by one at the row's end, eight elements a turn (their runs checked
  * for 255 and for the row's end at once, then straight-line code; or AVX2
  * prefix sums of the runs and gathers), the 16 sums in two registers with
- * each product masked into its lane. Nor would another summation order:
+ * each product masked into its lane. Nor did another summation order help:
  * eight elements a turn summed in eight vector lanes by their place in the
  * row (no scatter at all; x by gather, codebook entries by permute or
- * gather) ran 1.2 to 1.9 times slower than this walk on Zen 3. */
+ * gather) ran 1.05 to 1.5 times slower than this walk on Zen 3. */
 #include <pthread.h>
 
 #include "coder.h"
