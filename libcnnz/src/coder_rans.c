@@ -741,9 +741,9 @@ static void count_bytes(const uint8_t *src, size_t n, uint64_t *count)
 }
 
 /* The present symbols, increasing, into w->sym, and their counts into w->c
- * (room for min(n, alphabet) of each). A short width-2 stream
- * (CNNZ__DENSE16_BELOW) is sorted into d instead of counted into 65536
- * bins, and is then coded from d->idx, its symbols renumbered. */
+ * (room for min(n, alphabet) of each). With d (the caller's choice, for a
+ * short width-2 stream) they are sorted into d instead of counted into
+ * 65536 bins, and the stream is then coded from d->idx, renumbered. */
 static int histogram(const struct cnnz__alloc *a, const uint8_t *src, size_t n, unsigned width,
                      struct enc *w, struct cnnz__dense16 *d)
 {
@@ -756,7 +756,7 @@ static int histogram(const struct cnnz__alloc *a, const uint8_t *src, size_t n, 
                 w->sym[w->k] = s, w->c[w->k++] = count[s];
         return CNNZ_OK;
     }
-    if (n < CNNZ__DENSE16_BELOW) {
+    if (d) {
         int err = cnnz__dense16_build(a, src, n, d);
         if (err)
             return err;
@@ -906,7 +906,7 @@ static int rans_encode(const struct cnnz__alloc *a, const struct cnnz__symfmt *f
     w.best = w.f + kmax;
     w.heap = w.best + kmax;
     w.es = (struct esym *)(void *)(w.heap + kmax);
-    if ((err = histogram(a, src, n, width, &w, &d16)))
+    if ((err = histogram(a, src, n, width, &w, dense ? &d16 : NULL)))
         goto done;
 
     if (w.k == 1 && (uint64_t)n * width > 65536) {
